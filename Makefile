@@ -1,0 +1,61 @@
+# Every target runs the Node 22 that `npm ci` puts in node_modules/.bin (the machine's own Node may be older).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+CLI := node bin/prefect-server.js
+INSTALLED := node_modules/.package-lock.json
+
+.PHONY: dev test install infra services migrate bench bench-quick lint typecheck unit compose-up compose-down compose-config clean
+
+## dev: run the whole server (infrastructure, migrations, every service) until Ctrl-C
+dev: $(INSTALLED)
+	$(CLI) start
+
+## test: lint, type-check and run every test suite
+test: lint typecheck unit
+
+$(INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(INSTALLED)
+
+## infra: bring up Postgres and Redis (configured, docker compose or embedded) and apply migrations
+infra: $(INSTALLED)
+	$(CLI) dev infrastructure
+
+## services: run the services against running infrastructure (SERVICES_ARGS="-i gateway,towel")
+services: $(INSTALLED)
+	$(CLI) dev services $(SERVICES_ARGS)
+
+## migrate: apply pending database migrations to the configured database
+migrate: $(INSTALLED)
+	$(CLI) database upgrade --yes
+
+## bench: the benchmark suite; results go to docs/benchmarks.md
+bench: $(INSTALLED)
+	node bench/run.ts
+
+bench-quick: $(INSTALLED)
+	node bench/run.ts --quick
+
+lint: $(INSTALLED)
+	eslint .
+
+typecheck: $(INSTALLED)
+	tsc --noEmit
+
+unit: $(INSTALLED)
+	vitest run
+
+## compose-up: the full stack with Docker (needs a Docker engine)
+compose-up:
+	docker compose up -d --build
+
+compose-down:
+	docker compose down
+
+compose-config:
+	docker-compose -f compose.yml config --quiet
+
+clean:
+	rm -rf node_modules .prefect-server coverage
