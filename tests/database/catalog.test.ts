@@ -1,0 +1,509 @@
+// The migrated schema against the spec (§1 of server-v1.md). The expected catalogue below is written from the spec
+// by hand, not dumped from a database: column order follows v1 (as schema-v1.graphql lists the fields), types,
+// defaults, nullability, constraint/index/trigger names and foreign-key delete rules follow §1.1-§1.2.
+//
+// Format, one table per block: a header line (`tenant`, or `utility.traversal`), then its columns
+// (`name type [not null] [default expr]`), then `pk:` / `unique:` / `fk:` / `index:` / `unique index:` lines.
+// `@id`, `@created`, `@updated` stand for the columns every table has (§1.0 conventions). Every public table also
+// gets the `update_timestamp` trigger (§1.2.1); other triggers are listed with `trigger:`.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { downgrade, upgrade } from "../../services/shared/src/database/migrations.ts";
+import { type CatalogDump, dumpCatalog } from "../helpers/catalog.ts";
+import { createEmptyDatabase, type TestDatabase, useTestDatabase } from "../helpers/database.ts";
+
+const V1_TABLES = `
+tenant
+  @id
+  @created
+  name varchar(255) not null
+  slug varchar(255) not null
+  info jsonb
+  settings jsonb not null default '{}'::jsonb
+  @updated
+  pk: tenant_pkey (id)
+  unique: tenant_slug_key (slug)
+
+project
+  @id
+  tenant_id uuid
+  @created
+  name varchar not null
+  description varchar
+  @updated
+  pk: project_pkey (id)
+  unique: project_tenant_id_name_key (tenant_id, name)
+  fk: project_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  index: ix_project_tenant_id (tenant_id)
+  index: ix_project_name gin (name gin_trgm_ops)
+  index: ix_project_updated (updated)
+
+flow_group
+  @id
+  tenant_id uuid
+  @created
+  @updated
+  name varchar
+  labels jsonb
+  schedule jsonb
+  settings jsonb not null default '{}'::jsonb
+  default_parameters jsonb not null default '{}'::jsonb
+  run_config jsonb
+  description varchar
+  pk: flow_group_pkey (id)
+  fk: flow_group_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  index: ix_flow_group_tenant_id (tenant_id)
+
+flow
+  @id
+  tenant_id uuid
+  @created
+  version integer
+  name varchar not null
+  description varchar
+  environment jsonb
+  parameters jsonb default '{}'::jsonb
+  project_id uuid not null
+  archived boolean not null default false
+  version_group_id varchar
+  storage jsonb
+  core_version varchar
+  @updated
+  settings jsonb not null default '{}'::jsonb
+  serialized_flow jsonb
+  schedule jsonb
+  is_schedule_active boolean not null default false
+  flow_group_id uuid not null
+  run_config jsonb
+  pk: flow_pkey (id)
+  fk: flow_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: flow_project_id_fkey (project_id) -> project(id) on delete cascade
+  fk: flow_flow_group_id_fkey (flow_group_id) -> flow_group(id) on delete cascade
+  index: ix_flow_tenant_id (tenant_id)
+  index: ix_flow_flow_group_id (flow_group_id)
+  index: ix_flow_project_id (project_id)
+  index: ix_flow_name gin (name gin_trgm_ops)
+  index: ix_flow_updated (updated)
+  index: ix_flow_version (version)
+  index: ix_flow_version_group_id (version_group_id)
+
+task
+  @id
+  tenant_id uuid
+  @created
+  flow_id uuid not null
+  name varchar
+  slug varchar
+  description varchar
+  type varchar
+  max_retries integer
+  retry_delay interval
+  trigger varchar
+  mapped boolean not null default false
+  auto_generated boolean not null default false
+  cache_key varchar
+  is_root_task boolean not null default false
+  is_terminal_task boolean not null default false
+  is_reference_task boolean not null default false
+  tags jsonb not null default '[]'::jsonb
+  @updated
+  pk: task_pkey (id)
+  unique: task_flow_id_slug_key (flow_id, slug)
+  fk: task_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: task_flow_id_fkey (flow_id) -> flow(id) on delete cascade
+  index: ix_task_tenant_id (tenant_id)
+  index: ix_task_flow_id (flow_id)
+  index: ix_task_name gin (name gin_trgm_ops)
+  index: ix_task_tags gin (tags)
+  index: ix_task_updated (updated)
+
+edge
+  @id
+  tenant_id uuid
+  @created
+  flow_id uuid not null
+  upstream_task_id uuid not null
+  downstream_task_id uuid not null
+  key varchar
+  mapped boolean not null default false
+  @updated
+  pk: edge_pkey (id)
+  unique: edge_flow_id_task_ids_key (flow_id, downstream_task_id, upstream_task_id)
+  fk: edge_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: edge_flow_id_fkey (flow_id) -> flow(id) on delete cascade
+  fk: edge_upstream_task_id_fkey (upstream_task_id) -> task(id) on delete cascade
+  fk: edge_downstream_task_id_fkey (downstream_task_id) -> task(id) on delete cascade
+  index: ix_edge_tenant_id (tenant_id)
+  index: ix_edge_flow_id (flow_id)
+  index: ix_edge_upstream_task_id (upstream_task_id)
+  index: ix_edge_downstream_task_id (downstream_task_id)
+  index: ix_edge_updated (updated)
+
+flow_run
+  @id
+  tenant_id uuid
+  @created
+  flow_id uuid not null
+  parameters jsonb default '{}'::jsonb
+  scheduled_start_time timestamptz not null default clock_timestamp()
+  auto_scheduled boolean not null default false
+  heartbeat timestamptz
+  start_time timestamptz
+  end_time timestamptz
+  version integer not null default 0
+  state varchar
+  state_timestamp timestamptz
+  state_message varchar
+  state_result jsonb
+  state_start_time timestamptz
+  serialized_state jsonb
+  name varchar
+  context jsonb
+  times_resurrected integer default 0
+  @updated
+  idempotency_key varchar
+  agent_id uuid
+  labels jsonb not null default '[]'::jsonb
+  run_config jsonb
+  pk: flow_run_pkey (id)
+  unique: ix_flow_run_idempotency_key_unique (idempotency_key, flow_id)
+  fk: flow_run_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: flow_run_flow_id_fkey (flow_id) -> flow(id) on delete cascade
+  fk: flow_run_agent_id_fkey (agent_id) -> agent(id) on delete set null
+  index: ix_flow_run_tenant_id (tenant_id)
+  index: ix_flow_run_flow_id (flow_id)
+  index: ix_flow_run_flow_id_scheduled_start_time_for_hasura (flow_id, scheduled_start_time DESC)
+  index: ix_flow_run_heartbeat (heartbeat)
+  index: ix_flow_run_name gin (name gin_trgm_ops)
+  index: ix_flow_run_scheduled_start_time (scheduled_start_time)
+  index: ix_flow_run_start_time (start_time)
+  index: ix_flow_run_state (state)
+  index: ix_flow_run_updated (updated)
+  index: ix_flow_run_agent_id (agent_id)
+  trigger: insert_task_runs_after_flow_run_insert after insert row -> insert_task_runs_after_flow_run_insert()
+
+flow_run_state
+  @id
+  tenant_id uuid
+  flow_run_id uuid not null
+  timestamp timestamptz not null default clock_timestamp()
+  state varchar not null
+  message varchar
+  result jsonb
+  start_time timestamptz
+  serialized_state jsonb not null
+  @created
+  @updated
+  version integer default 1
+  pk: flow_run_state_pkey (id)
+  fk: flow_run_state_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: flow_run_state_flow_run_id_fkey (flow_run_id) -> flow_run(id) on delete cascade
+  index: ix_flow_run_state_tenant_id (tenant_id)
+  index: ix_flow_run_state_flow_run_id (flow_run_id)
+  index: ix_flow_run_state_state (state)
+  index: ix_flow_run_state_timestamp ("timestamp")
+  index: ix_flow_run_state_updated (updated)
+  trigger: update_flow_run_details_on_state_insert after insert row -> update_flow_run_details_on_state_insert()
+
+task_run
+  @id
+  tenant_id uuid
+  @created
+  flow_run_id uuid not null
+  task_id uuid not null
+  map_index integer not null default '-1'::integer
+  version integer not null default 0
+  heartbeat timestamptz
+  start_time timestamptz
+  end_time timestamptz
+  state varchar
+  state_timestamp timestamptz
+  state_message varchar
+  state_result jsonb
+  state_start_time timestamptz
+  serialized_state jsonb
+  cache_key varchar
+  @updated
+  name varchar
+  pk: task_run_pkey (id)
+  unique: task_run_unique_identifier_key (flow_run_id, task_id, map_index)
+  fk: task_run_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: task_run_flow_run_id_fkey (flow_run_id) -> flow_run(id) on delete cascade
+  fk: task_run_task_id_fkey (task_id) -> task(id) on delete cascade
+  index: ix_task_run_tenant_id (tenant_id)
+  index: ix_task_run_flow_run_id (flow_run_id)
+  index: ix_task_run_task_id (task_id)
+  index: ix_task_run_cache_key (cache_key)
+  index: ix_task_run_heartbeat (heartbeat)
+  index: ix_task_run_state (state)
+  index: ix_task_run_updated (updated)
+  index: ix_task_run_name_trgm gin (name gin_trgm_ops) where (name IS NOT NULL)
+
+task_run_state
+  @id
+  tenant_id uuid
+  task_run_id uuid not null
+  timestamp timestamptz not null default clock_timestamp()
+  state varchar not null
+  message varchar
+  result jsonb
+  start_time timestamptz
+  serialized_state jsonb not null
+  @created
+  @updated
+  version integer default 1
+  pk: task_run_state_pkey (id)
+  fk: task_run_state_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: task_run_state_tmp_table_task_run_id_fkey (task_run_id) -> task_run(id) on delete cascade
+  index: ix_task_run_state_tenant_id (tenant_id)
+  index: ix_task_run_state_task_run_id (task_run_id)
+  index: ix_task_run_state_state (state)
+  index: ix_task_run_state_timestamp ("timestamp")
+  index: ix_task_run_state_updated (updated)
+  trigger: update_task_run_details_on_state_insert after insert row -> update_task_run_details_on_state_insert()
+
+log
+  flow_run_id uuid
+  tenant_id uuid
+  task_run_id uuid
+  timestamp timestamptz not null default now()
+  name varchar
+  level varchar
+  message varchar
+  info jsonb
+  @id
+  @created
+  @updated
+  is_loaded_from_archive boolean
+  fk: log_flow_run_id_fkey (flow_run_id) -> flow_run(id) on delete cascade
+  fk: log_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: log_task_run_id_fkey (task_run_id) -> task_run(id) on delete cascade
+  index: ix_log_tenant_id (tenant_id)
+  index: ix_log_flow_run_id (flow_run_id)
+  index: ix_log_task_run_id (task_run_id)
+  index: ix_log_updated (updated)
+
+cloud_hook
+  @id
+  tenant_id uuid
+  @created
+  @updated
+  name varchar
+  states jsonb
+  type varchar not null
+  config jsonb not null default '{}'::jsonb
+  active boolean not null default true
+  version_group_id varchar
+  pk: cloud_hook_pkey (id)
+  fk: cloud_hook_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  index: ix_cloud_hook_tenant_id (tenant_id)
+  index: ix_cloud_hook_states gin (states)
+  index: ix_cloud_hook_type (type)
+  index: ix_cloud_hook_updated (updated)
+  index: ix_cloud_hook_version_group_id (version_group_id)
+
+message
+  @id
+  @created
+  @updated
+  tenant_id uuid not null
+  read boolean not null default false
+  type varchar
+  text varchar
+  content jsonb not null default '{}'::jsonb
+  pk: message_pkey (id)
+  fk: message_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  index: ix_message_tenant_id (tenant_id)
+
+agent_config
+  @id
+  @created
+  @updated
+  tenant_id uuid not null
+  name varchar
+  settings jsonb not null default '{}'::jsonb
+  pk: agent_config_pkey (id)
+  fk: agent_config_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  index: ix_agent_config_tenant_id (tenant_id)
+
+agent
+  @id
+  @created
+  @updated
+  tenant_id uuid not null
+  agent_config_id uuid
+  name varchar
+  type varchar
+  core_version varchar
+  labels jsonb not null default '[]'::jsonb
+  last_queried timestamptz default now()
+  pk: agent_pkey (id)
+  fk: agent_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: agent_agent_config_id_fkey (agent_config_id) -> agent_config(id) on delete set null
+  index: ix_agent_tenant_id (tenant_id)
+  index: ix_agent_agent_config_id (agent_config_id)
+
+task_run_artifact
+  @id
+  @created
+  @updated
+  tenant_id uuid not null
+  task_run_id uuid not null
+  kind varchar not null
+  data jsonb not null default '{}'::jsonb
+  pk: task_run_artifact_pkey (id)
+  fk: task_run_artifact_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  fk: task_run_artifact_task_run_id_fkey (task_run_id) -> task_run(id) on delete cascade
+  index: ix_task_run_artifact_tenant_id (tenant_id)
+  index: ix_task_run_artifact_task_run_id (task_run_id)
+
+utility.traversal
+  tenant_id uuid
+  task_id uuid
+  depth integer
+`;
+
+const V1_FUNCTIONS = [
+  "public.set_updated_timestamp() returns trigger language plpgsql volatile",
+  "public.insert_task_runs_after_flow_run_insert() returns trigger language plpgsql volatile",
+  "public.update_flow_run_details_on_state_insert() returns trigger language plpgsql volatile",
+  "public.update_task_run_details_on_state_insert() returns trigger language plpgsql volatile",
+  "utility.downstream_tasks(start_task_ids uuid[], depth_limit integer DEFAULT 50) returns SETOF utility.traversal language sql stable",
+  "utility.upstream_tasks(start_task_ids uuid[], depth_limit integer DEFAULT 50) returns SETOF utility.traversal language sql stable",
+];
+
+// What 000002 adds on top of v1 (docs/schema.md gives the reason for each): `<table> <line>`.
+const IMPROVEMENTS = `
+flow_group unique index: ix_flow_group_tenant_id_name_unique (tenant_id, name)
+flow unique index: ix_flow_tenant_id_version_group_id_version_unique (tenant_id, version_group_id, version)
+flow index: ix_flow_schedule_active (id) where (is_schedule_active AND (NOT archived))
+flow_run index: ix_flow_run_queue (state, state_start_time)
+flow_run index: ix_flow_run_labels gin (labels)
+flow_run index: ix_flow_run_heartbeat_active (heartbeat) where ((state)::text = ANY ((ARRAY['Running'::character varying, 'Submitted'::character varying, 'Cancelling'::character varying])::text[]))
+task_run index: ix_task_run_queue (state, state_start_time)
+task_run index: ix_task_run_running (flow_run_id) where ((state)::text = 'Running'::text)
+`;
+
+const CONVENTIONS: Record<string, string> = {
+  "@id": "id uuid not null default gen_random_uuid()",
+  "@created": "created timestamptz not null default now()",
+  "@updated": "updated timestamptz not null default now()",
+};
+const UPDATE_TIMESTAMP_TRIGGER = "trigger: update_timestamp before update row -> set_updated_timestamp()";
+
+const isColumn = (line: string) => !/^[a-z ]+: /.test(line);
+const qualified = (table: string) => (table.includes(".") ? table : `public.${table}`);
+
+/** Parses V1_TABLES into the shape dumpCatalog() produces: columns in order, then the other lines sorted. */
+function expectedTables(): Record<string, string[]> {
+  const tables: Record<string, string[]> = {};
+  for (const block of V1_TABLES.trim().split(/\n\s*\n/)) {
+    const [header, ...lines] = block.split("\n").map((line) => line.trim());
+    const table = qualified(header!);
+    const expanded = lines.map((line) => CONVENTIONS[line] ?? line.replace(/\s+/g, " "));
+    const others = expanded.filter((line) => !isColumn(line));
+    if (table.startsWith("public.")) others.push(UPDATE_TIMESTAMP_TRIGGER);
+    tables[table] = [...expanded.filter(isColumn), ...others.sort()];
+  }
+  return tables;
+}
+
+function withImprovements(tables: Record<string, string[]>): Record<string, string[]> {
+  const result = structuredClone(tables);
+  for (const line of IMPROVEMENTS.trim().split("\n")) {
+    const [table, ...rest] = line.split(" ");
+    const lines = result[qualified(table!)]!;
+    const columns = lines.filter(isColumn);
+    result[qualified(table!)] = [...columns, ...[...lines.filter((l) => !isColumn(l)), rest.join(" ")].sort()];
+  }
+  return result;
+}
+
+function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, string[]>) {
+  test("has exactly the 16 public tables and utility.traversal", () => {
+    expect(Object.keys(actual().tables).sort()).toEqual(Object.keys(expected()).sort());
+  });
+
+  test.each(Object.keys(expectedTables()))("%s matches the spec", (table) => {
+    expect(actual().tables[table]).toEqual(expected()[table]);
+  });
+
+  test("has v1's six functions", () => {
+    expect(actual().functions).toEqual([...V1_FUNCTIONS].sort());
+  });
+
+  test("has 19 triggers: 16 update_timestamp, the run insert trigger and the two state triggers", () => {
+    const triggers = Object.values(actual().tables).flat().filter((line) => line.startsWith("trigger: "));
+    expect(triggers).toHaveLength(19);
+    expect(triggers.filter((line) => line === UPDATE_TIMESTAMP_TRIGGER)).toHaveLength(16);
+  });
+}
+
+describe("v1 schema (after 000001)", () => {
+  let database: TestDatabase;
+  let catalog: CatalogDump;
+  beforeAll(async () => {
+    database = await createEmptyDatabase();
+    await upgrade({ connectionString: database.url });
+    await downgrade({ connectionString: database.url, target: "000001" });
+    catalog = await dumpCatalog(database.pool);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  checkCatalog(() => catalog, expectedTables);
+
+  test("installs pgcrypto and pg_trgm", async () => {
+    const { rows } = await database.pool.query<{ extname: string }>(
+      "select extname from pg_extension where extname in ('pgcrypto', 'pg_trgm') order by extname",
+    );
+    expect(rows.map((row) => row.extname)).toEqual(["pg_trgm", "pgcrypto"]);
+  });
+
+  test("ix_flow_run_idempotency_key_unique is a constraint and a unique index of that name", async () => {
+    const { rows } = await database.pool.query(
+      `select i.indisunique as unique, pg_get_indexdef(i.indexrelid) as definition
+       from pg_index i join pg_constraint c on c.conindid = i.indexrelid
+       where c.conname = 'ix_flow_run_idempotency_key_unique' and i.indexrelid = 'ix_flow_run_idempotency_key_unique'::regclass`,
+    );
+    expect(rows).toEqual([
+      {
+        unique: true,
+        definition:
+          "CREATE UNIQUE INDEX ix_flow_run_idempotency_key_unique ON public.flow_run USING btree (idempotency_key, flow_id)",
+      },
+    ]);
+  });
+
+  test("log has no primary key", () => {
+    expect(catalog.tables["public.log"]!.some((line) => line.startsWith("pk: "))).toBe(false);
+  });
+});
+
+describe("head schema (v1 + 000002)", () => {
+  const db = useTestDatabase();
+  let catalog: CatalogDump;
+  beforeAll(async () => {
+    catalog = await dumpCatalog(db.pool);
+  });
+
+  checkCatalog(
+    () => catalog,
+    () => withImprovements(expectedTables()),
+  );
+
+  test("the additions are unique indexes, not constraints, so the on_conflict constraint names stay v1's", async () => {
+    const { rows } = await db.pool.query<{ conname: string }>(
+      `select conname from pg_constraint
+       where contype = 'u' and connamespace = 'public'::regnamespace order by conname`,
+    );
+    expect(rows.map((row) => row.conname)).toEqual([
+      "edge_flow_id_task_ids_key",
+      "ix_flow_run_idempotency_key_unique",
+      "project_tenant_id_name_key",
+      "task_flow_id_slug_key",
+      "task_run_unique_identifier_key",
+      "tenant_slug_key",
+    ]);
+  });
+});

@@ -1,0 +1,146 @@
+// The migration API (services/shared/src/database/migrations.ts) against a real, initially empty database.
+// The tests run in order and share one database.
+import { randomBytes } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import {
+  downgrade,
+  ensureDatabase,
+  MIGRATIONS_DIR,
+  migrationStatus,
+  reset,
+  upgrade,
+  withClient,
+  withDatabase,
+} from "../../services/shared/src/database/migrations.ts";
+import { type CatalogDump, dumpCatalog } from "../helpers/catalog.ts";
+import { createEmptyDatabase, type TestDatabase } from "../helpers/database.ts";
+import { dropDatabase } from "../helpers/postgres.ts";
+
+const V1 = "000001-v1-schema.sql";
+const IMPROVEMENTS = "000002-improvements-over-v1.sql";
+const ALL = [V1, IMPROVEMENTS];
+
+let database: TestDatabase;
+let options: { connectionString: string };
+let firstUpgrade: CatalogDump;
+
+beforeAll(async () => {
+  database = await createEmptyDatabase();
+  options = { connectionString: database.url };
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+const count = async (sql: string) => (await database.pool.query<{ n: number }>(sql)).rows[0]!.n;
+
+describe("migration files", () => {
+  test("every committed migration has a down script of the same name", async () => {
+    const committed = (await readdir(join(MIGRATIONS_DIR, "committed"))).sort();
+    const down = (await readdir(join(MIGRATIONS_DIR, "down"))).sort();
+    expect(committed).toEqual(ALL);
+    expect(down).toEqual(committed);
+  });
+});
+
+describe("upgrade, downgrade, reset, status", () => {
+  test("an empty database has everything pending", async () => {
+    expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
+  });
+
+  test("upgrade applies every migration and reports their names", async () => {
+    const lines: string[] = [];
+    expect(await upgrade({ ...options, log: (line) => lines.push(line) })).toEqual(ALL);
+    expect(lines.some((line) => line.includes(V1))).toBe(true);
+    expect(await migrationStatus(options)).toEqual({ applied: ALL, pending: [] });
+    firstUpgrade = await dumpCatalog(database.pool);
+    expect(Object.keys(firstUpgrade.tables)).toHaveLength(17);
+  });
+
+  test("a second upgrade applies nothing", async () => {
+    expect(await upgrade(options)).toEqual([]);
+  });
+
+  test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
+    expect(await downgrade(options)).toEqual([IMPROVEMENTS, V1]);
+    expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
+    const empty = await dumpCatalog(database.pool);
+    expect(empty.tables).toEqual({});
+    expect(empty.functions).toEqual([]);
+    expect(empty.objects).toEqual([]);
+    expect(empty.schemas).not.toContain("utility");
+  });
+
+  test("upgrading again gives a catalog identical to the first upgrade", async () => {
+    expect(await upgrade(options)).toEqual(ALL);
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
+  });
+
+  test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
+    await upgrade(options);
+    expect(await downgrade({ ...options, target })).toEqual([IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS] });
+    expect(await downgrade({ ...options, target })).toEqual([]);
+  });
+
+  test("downgrading 000002 and upgrading again keeps the data", async () => {
+    await upgrade(options);
+    await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
+    await downgrade({ ...options, target: "1" });
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS]);
+    expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
+  });
+
+  test("an unknown target is rejected before anything is undone", async () => {
+    await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}`,
+    );
+    await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
+    expect((await migrationStatus(options)).applied).toEqual(ALL);
+  });
+
+  test("a failing down script rolls its step back completely", async () => {
+    await database.pool.query("drop index ix_flow_run_labels");
+    await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${IMPROVEMENTS}' failed`);
+    expect((await migrationStatus(options)).applied).toEqual(ALL);
+    expect(await count("select count(*)::int as n from pg_class where relname = 'ix_flow_run_queue'")).toBe(1);
+    await database.pool.query("create index ix_flow_run_labels on flow_run using gin (labels)");
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
+  });
+
+  test("an applied migration without a file is a clear error", async () => {
+    await database.pool.query(
+      "insert into graphile_migrate.migrations (hash, previous_hash, filename) values ('sha1:fake', null, '000099.sql')",
+    );
+    await expect(downgrade(options)).rejects.toThrow("Migration '000099.sql' is applied but has no file");
+    await database.pool.query("delete from graphile_migrate.migrations where filename = '000099.sql'");
+  });
+
+  test("reset rebuilds the schema without the data", async () => {
+    await database.pool.query("insert into tenant (name, slug) values ('gone', 'gone')");
+    await reset(options);
+    expect(await migrationStatus(options)).toEqual({ applied: ALL, pending: [] });
+    expect(await count("select count(*)::int as n from tenant")).toBe(0);
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
+  });
+});
+
+describe("ensureDatabase", () => {
+  test("creates a missing database once", async () => {
+    const adminUrl = inject("adminDatabaseUrl");
+    const name = `prefect_test_${process.pid}_ensure_${randomBytes(3).toString("hex")}`;
+    try {
+      expect(await ensureDatabase(withDatabase(adminUrl, name))).toBe(true);
+      expect(await ensureDatabase(withDatabase(adminUrl, name))).toBe(false);
+      const client = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
+      await client.connect();
+      await client.end();
+    } finally {
+      await withClient(adminUrl, (client) => dropDatabase(client, name));
+    }
+  });
+});

@@ -1,0 +1,305 @@
+// The schema's triggers (spec §1.2): task runs created with a flow run (check 1, trigger part), run details updated
+// from inserted states (checks 16 and 17), and `updated` maintained on every update.
+import { beforeAll, describe, expect, test } from "vitest";
+import { useTestDatabase } from "../helpers/database.ts";
+import { type FlowFixture, insertFlow, insertFlowRun } from "./fixtures.ts";
+
+const db = useTestDatabase();
+
+describe("insert_task_runs_after_flow_run_insert", () => {
+  let flow: FlowFixture;
+  beforeAll(async () => {
+    flow = await insertFlow(db.pool, {
+      tasks: [{ cache_key: "cache-a" }, { cache_key: null }, { cache_key: "cache-c" }],
+    });
+  });
+
+  test("check 1: a run of a flow with 3 tasks gets 3 Pending task runs at version 1", async () => {
+    const flowRunId = await insertFlowRun(db.pool, flow);
+    const { rows } = await db.pool.query(
+      `select task_run.task_id, task_run.tenant_id, task_run.map_index, task_run.version, task_run.state,
+              task_run.state_message, task_run.serialized_state, task_run.cache_key
+       from task_run join task on task.id = task_run.task_id
+       where task_run.flow_run_id = $1 order by task.slug`,
+      [flowRunId],
+    );
+    const pending = {
+      tenant_id: flow.tenantId,
+      map_index: -1,
+      version: 1,
+      state: "Pending",
+      state_message: "Task run created",
+      serialized_state: { type: "Pending", message: "Task run created" },
+    };
+    expect(rows).toEqual([
+      { ...pending, task_id: flow.taskIds[0], cache_key: "cache-a" },
+      { ...pending, task_id: flow.taskIds[1], cache_key: null },
+      { ...pending, task_id: flow.taskIds[2], cache_key: "cache-c" },
+    ]);
+  });
+
+  test("each task run gets exactly one Pending state row", async () => {
+    const flowRunId = await insertFlowRun(db.pool, flow);
+    const { rows } = await db.pool.query(
+      `select task_run_state.tenant_id, task_run_state.state, task_run_state.message,
+              task_run_state.serialized_state, task_run_state.version
+       from task_run_state join task_run on task_run.id = task_run_state.task_run_id
+       where task_run.flow_run_id = $1`,
+      [flowRunId],
+    );
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row).toEqual({
+        tenant_id: flow.tenantId,
+        state: "Pending",
+        message: "Task run created",
+        serialized_state: { type: "Pending", message: "Task run created" },
+        version: 1,
+      });
+    }
+  });
+
+  test("a multi-row insert creates task runs for every run", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(
+      "insert into flow_run (tenant_id, flow_id) values ($1, $2), ($1, $2) returning id",
+      [flow.tenantId, flow.flowId],
+    );
+    const counts = await db.pool.query(
+      "select flow_run_id, count(*)::int as n from task_run where flow_run_id = any($1) group by flow_run_id",
+      [rows.map((row) => row.id)],
+    );
+    expect(counts.rows.map((row) => row.n)).toEqual([3, 3]);
+  });
+
+  test("does not fire on the update path of an upsert", async () => {
+    const upsert = `insert into flow_run (tenant_id, flow_id, idempotency_key) values ($1, $2, 'same-key')
+                    on conflict on constraint ix_flow_run_idempotency_key_unique
+                    do update set idempotency_key = excluded.idempotency_key returning id`;
+    const first = await db.pool.query<{ id: string }>(upsert, [flow.tenantId, flow.flowId]);
+    const second = await db.pool.query<{ id: string }>(upsert, [flow.tenantId, flow.flowId]);
+    expect(second.rows[0]!.id).toBe(first.rows[0]!.id);
+    const { rows } = await db.pool.query("select count(*)::int as n from task_run where flow_run_id = $1", [
+      first.rows[0]!.id,
+    ]);
+    expect(rows[0].n).toBe(3);
+  });
+
+  test("a run of a flow without tasks gets no task runs", async () => {
+    const empty = await insertFlow(db.pool, { tenantId: flow.tenantId });
+    const flowRunId = await insertFlowRun(db.pool, empty);
+    const { rows } = await db.pool.query("select count(*)::int as n from task_run where flow_run_id = $1", [flowRunId]);
+    expect(rows[0].n).toBe(0);
+  });
+});
+
+interface StateInput {
+  version: number | null;
+  state?: string;
+  timestamp?: Date;
+  start_time?: Date | null;
+  message?: string | null;
+  result?: unknown;
+}
+
+// The two state tables behave alike; each case runs against both.
+const RUN_KINDS = [
+  { run: "flow_run", states: "flow_run_state", parent: "flow_run_id" },
+  { run: "task_run", states: "task_run_state", parent: "task_run_id" },
+] as const;
+
+describe.each(RUN_KINDS)("$states insert trigger", ({ run, states, parent }) => {
+  let flow: FlowFixture;
+  beforeAll(async () => {
+    flow = await insertFlow(db.pool, { tasks: [{}] });
+  });
+
+  /** A fresh run of this kind, at `version` (set directly). */
+  async function newRun(version: number): Promise<string> {
+    const flowRunId = await insertFlowRun(db.pool, flow);
+    const id =
+      run === "flow_run"
+        ? flowRunId
+        : (await db.pool.query("select id from task_run where flow_run_id = $1", [flowRunId])).rows[0].id;
+    await db.pool.query(`update ${run} set version = $2 where id = $1`, [id, version]);
+    return id;
+  }
+
+  /** Inserts the states in ONE statement (row order = array order). */
+  async function insertStates(runId: string, inputs: StateInput[]): Promise<void> {
+    const rows = inputs.map((input) => ({
+      state: "Running",
+      timestamp: new Date(),
+      start_time: null,
+      message: null,
+      result: null,
+      ...input,
+    }));
+    await db.pool.query(
+      `insert into ${states} (${parent}, version, state, "timestamp", start_time, message, result, serialized_state)
+       select $1, x.version, x.state, x."timestamp", x.start_time, x.message, x.result, jsonb_build_object('type', x.state)
+       from jsonb_to_recordset($2::jsonb)
+         as x(version int, state text, "timestamp" timestamptz, start_time timestamptz, message text, result jsonb)`,
+      [runId, JSON.stringify(rows)],
+    );
+  }
+
+  async function readRun(runId: string) {
+    const { rows } = await db.pool.query(
+      `select version, state, serialized_state, state_start_time, state_timestamp, state_message, state_result,
+              start_time, end_time
+       from ${run} where id = $1`,
+      [runId],
+    );
+    return rows[0];
+  }
+
+  test("a winning state is copied onto the run", async () => {
+    const runId = await newRun(3);
+    const timestamp = new Date("2024-05-01T10:00:00.123Z");
+    const startTime = new Date("2024-05-01T11:00:00Z");
+    await insertStates(runId, [
+      { version: 4, state: "Scheduled", timestamp, start_time: startTime, message: "hello", result: { x: 1 } },
+    ]);
+    expect(await readRun(runId)).toEqual({
+      version: 4,
+      state: "Scheduled",
+      serialized_state: { type: "Scheduled" },
+      state_start_time: startTime,
+      state_timestamp: timestamp,
+      state_message: "hello",
+      state_result: { x: 1 },
+      start_time: null,
+      end_time: null,
+    });
+  });
+
+  test("check 16: version 10 over a run at version 10 is applied", async () => {
+    const runId = await newRun(10);
+    await insertStates(runId, [{ version: 10, state: "Success", message: "applied" }]);
+    expect(await readRun(runId)).toMatchObject({ version: 10, state: "Success", state_message: "applied" });
+  });
+
+  test("check 16: version 10 over a run at version 11 is ignored", async () => {
+    const runId = await newRun(11);
+    const before = await readRun(runId);
+    await insertStates(runId, [{ version: 10, state: "Success", message: "ignored" }]);
+    expect(await readRun(runId)).toEqual(before);
+  });
+
+  test("check 16: batch [1, 5, 10, 11, 12, 100] over version 10 → version 100 with that row's timestamp", async () => {
+    const runId = await newRun(10);
+    const base = Date.parse("2024-05-01T10:00:00Z");
+    const versions = [1, 5, 10, 11, 12, 100];
+    await insertStates(
+      runId,
+      versions.map((version, index) => ({ version, message: `v${version}`, timestamp: new Date(base + index * 1000) })),
+    );
+    expect(await readRun(runId)).toMatchObject({
+      version: 100,
+      state_message: "v100",
+      state_timestamp: new Date(base + 5 * 1000),
+    });
+  });
+
+  test("the highest version of a batch wins whatever the row order", async () => {
+    const runId = await newRun(10);
+    await insertStates(runId, [
+      { version: 100, message: "v100" },
+      { version: 12, message: "v12" },
+      { version: 11, message: "v11" },
+    ]);
+    expect(await readRun(runId)).toMatchObject({ version: 100, state_message: "v100" });
+  });
+
+  test("equal versions: the later inserted row wins", async () => {
+    const runId = await newRun(5);
+    await insertStates(runId, [
+      { version: 6, message: "first" },
+      { version: 6, message: "second" },
+    ]);
+    expect(await readRun(runId)).toMatchObject({ version: 6, state_message: "second" });
+  });
+
+  test("a NULL state version never wins", async () => {
+    const runId = await newRun(0);
+    const before = await readRun(runId);
+    await insertStates(runId, [{ version: null, state: "Success" }]);
+    expect(await readRun(runId)).toEqual(before);
+  });
+
+  test("a losing state still touches `updated`", async () => {
+    const runId = await newRun(11);
+    const before = await db.pool.query(`select updated from ${run} where id = $1`, [runId]);
+    await insertStates(runId, [{ version: 1 }]);
+    const { rows } = await db.pool.query(`select updated > $2 as bumped from ${run} where id = $1`, [
+      runId,
+      before.rows[0].updated,
+    ]);
+    expect(rows[0].bumped).toBe(true);
+  });
+
+  test("check 17: the earliest Running timestamp is the start time", async () => {
+    const runId = await newRun(1);
+    const t = Date.parse("2024-05-01T10:00:00Z");
+    await insertStates(runId, [{ version: 2, state: "Running", timestamp: new Date(t - 10 * 60_000) }]);
+    await insertStates(runId, [{ version: 3, state: "Running", timestamp: new Date(t) }]);
+    expect(await readRun(runId)).toMatchObject({ version: 3, start_time: new Date(t - 10 * 60_000) });
+  });
+
+  test("check 17: equal-version finished states keep the larger timestamp as end time", async () => {
+    const runId = await newRun(1);
+    const t = Date.parse("2024-05-01T10:00:00Z");
+    await insertStates(runId, [{ version: 2, state: "Success", timestamp: new Date(t + 10 * 60_000) }]);
+    await insertStates(runId, [{ version: 2, state: "Success", timestamp: new Date(t) }]);
+    expect(await readRun(runId)).toMatchObject({ end_time: new Date(t + 10 * 60_000), state_timestamp: new Date(t) });
+  });
+
+  test("only a state named exactly Running sets the start time", async () => {
+    const runId = await newRun(1);
+    await insertStates(runId, [
+      { version: 2, state: "Retrying" },
+      { version: 3, state: "running" },
+      { version: 4, state: "Submitted" },
+    ]);
+    expect((await readRun(runId)).start_time).toBeNull();
+  });
+
+  test.each(["Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"])("%s sets the end time", async (state) => {
+    const runId = await newRun(1);
+    const timestamp = new Date("2024-05-01T10:00:00Z");
+    await insertStates(runId, [{ version: 2, state, timestamp }]);
+    expect((await readRun(runId)).end_time).toEqual(timestamp);
+  });
+
+  test.each(["TriggerFailed", "Mapped", "Skipped", "ValidationFailed", "Running"])(
+    "%s does not set the end time",
+    async (state) => {
+      const runId = await newRun(1);
+      await insertStates(runId, [{ version: 2, state }]);
+      expect((await readRun(runId)).end_time).toBeNull();
+    },
+  );
+
+  test("a losing Running or finished state sets neither start nor end time", async () => {
+    const runId = await newRun(10);
+    await insertStates(runId, [
+      { version: 9, state: "Running" },
+      { version: 9, state: "Success" },
+    ]);
+    expect(await readRun(runId)).toMatchObject({ start_time: null, end_time: null, version: 10 });
+  });
+});
+
+describe("update_timestamp", () => {
+  test.each(["tenant", "flow", "task", "flow_run", "task_run"])("an update of %s moves `updated` to now()", async (table) => {
+    const flow = await insertFlow(db.pool, { tasks: [{}] });
+    await insertFlowRun(db.pool, flow);
+    const { rows } = await db.pool.query(
+      `update ${table} set created = created
+       where id = (select id from ${table} where ${table === "tenant" ? "id" : "tenant_id"} = $1 limit 1)
+       returning updated = now() as is_now, updated > created as moved`,
+      [flow.tenantId],
+    );
+    expect(rows).toEqual([{ is_now: true, moved: true }]);
+  });
+});
