@@ -1,0 +1,36 @@
+// Flow groups (spec §3.3 "Flow groups"): the settings shared by every version of a flow.
+import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
+import { ApiError } from "../../../shared/src/errors.ts";
+
+type Queryable = Pool | PoolClient;
+
+function requireGroupId(flowGroupId: string | null | undefined): string {
+  if (!flowGroupId) throw new ApiError("Invalid flow group ID");
+  return flowGroupId;
+}
+
+async function setColumn(db: Queryable, flowGroupId: string | null | undefined, column: string, value: unknown): Promise<boolean> {
+  const { rowCount } = await db.query(`UPDATE flow_group SET ${column} = $2 WHERE id = $1`, [requireGroupId(flowGroupId), value]);
+  return rowCount === 1;
+}
+
+/** delete_flow_group: one statement; its flows and everything below them go through the cascades. */
+export async function deleteFlowGroup(db: Queryable, flowGroupId: string | null | undefined): Promise<boolean> {
+  if (!flowGroupId) throw new ApiError("Must provide flow group ID.");
+  const { rowCount } = await db.query("DELETE FROM flow_group WHERE id = $1", [flowGroupId]);
+  return rowCount === 1;
+}
+
+export const setFlowGroupDescription = (db: Queryable, flowGroupId: string | null | undefined, description: string | null | undefined) =>
+  setColumn(db, flowGroupId, "description", description ?? null);
+
+/** Labels de-duplicated; NULL stores NULL ("not set"), [] stores [] ("explicitly none"). */
+export const setFlowGroupLabels = (db: Queryable, flowGroupId: string | null | undefined, labels: string[] | null | undefined) =>
+  setColumn(db, flowGroupId, "labels", labels == null ? null : JSON.stringify([...new Set(labels)]));
+
+export const setFlowGroupRunConfig = (db: Queryable, flowGroupId: string | null | undefined, runConfig: unknown) =>
+  setColumn(db, flowGroupId, "run_config", runConfig == null ? null : JSON.stringify(runConfig));
+
+/** Replaces the group's default parameters. */
+export const setFlowGroupDefaultParameters = (db: Queryable, flowGroupId: string | null | undefined, parameters: unknown) =>
+  setColumn(db, flowGroupId, "default_parameters", JSON.stringify(parameters ?? {}));

@@ -1,0 +1,318 @@
+// Flow runs and task runs (spec §3.3 "create_flow_run", get_or_create_task_run, heartbeats, the agent queue …).
+import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
+import { ApiError } from "../../../shared/src/errors.ts";
+import { SCHEDULED_STATES } from "../../../shared/src/states.ts";
+import { randomRunName } from "./names.ts";
+
+type Queryable = Pool | PoolClient;
+type Json = Record<string, unknown>;
+
+export interface CreateFlowRunInput {
+  flow_id?: string | null;
+  version_group_id?: string | null;
+  parameters?: unknown;
+  labels?: string[] | null;
+  run_config?: unknown;
+  context?: unknown;
+  /** ISO date-time; default now. */
+  scheduled_start_time?: string | null;
+  idempotency_key?: string | null;
+  flow_run_name?: string | null;
+}
+
+interface FlowForRun {
+  id: string;
+  tenant_id: string | null;
+  archived: boolean;
+  parameters: unknown;
+  run_config: Json | null;
+  environment: Json | null;
+  group_labels: string[] | null;
+  group_run_config: Json | null;
+  default_parameters: Json | null;
+}
+
+const FLOW_FOR_RUN_COLUMNS = `f.id, f.tenant_id, f.archived, f.parameters, f.run_config, f.environment,
+  fg.labels AS group_labels, fg.run_config AS group_run_config, fg.default_parameters`;
+
+const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** The flow a new run is for: by id, else the newest unarchived version of the version group. */
+async function flowForRun(db: Queryable, input: CreateFlowRunInput): Promise<FlowForRun> {
+  if (input.flow_id) {
+    const { rows } = await db.query<FlowForRun>(
+      `SELECT ${FLOW_FOR_RUN_COLUMNS} FROM flow f JOIN flow_group fg ON fg.id = f.flow_group_id WHERE f.id = $1`,
+      [input.flow_id],
+    );
+    const flow = rows[0];
+    if (!flow) throw new ApiError(`Flow ${input.flow_id} not found`, "NOT_FOUND");
+    if (flow.archived) throw new ApiError(`Flow ${input.flow_id} is archived.`);
+    return flow;
+  }
+  if (input.version_group_id) {
+    const { rows } = await db.query<FlowForRun>(
+      `SELECT ${FLOW_FOR_RUN_COLUMNS} FROM flow f JOIN flow_group fg ON fg.id = f.flow_group_id
+       WHERE f.version_group_id = $1 AND NOT f.archived ORDER BY f.version DESC NULLS LAST, f.created DESC LIMIT 1`,
+      [input.version_group_id],
+    );
+    const flow = rows[0];
+    if (!flow) throw new ApiError(`Version group ${input.version_group_id} has no unarchived flows.`, "NOT_FOUND");
+    return flow;
+  }
+  throw new ApiError("One of flow_id or version_group_id must be provided.");
+}
+
+/** `labels` of a run config / environment object, or [] when it has none. */
+const labelsOf = (source: Json): string[] => (Array.isArray(source.labels) ? (source.labels as string[]) : []);
+
+/**
+ * The labels of a new run: the first source that is set wins, with no fall-through once one is chosen: input
+ * labels, input run_config, flow group labels (an empty list counts), flow group run_config, flow run_config,
+ * flow environment; then sorted.
+ */
+export function runLabels(input: Pick<CreateFlowRunInput, "labels" | "run_config">, flow: FlowForRun): string[] {
+  let labels: string[] = [];
+  if (input.labels != null) labels = input.labels;
+  else if (isObject(input.run_config)) labels = labelsOf(input.run_config);
+  else if (flow.group_labels != null) labels = flow.group_labels;
+  else if (isObject(flow.group_run_config)) labels = labelsOf(flow.group_run_config);
+  else if (isObject(flow.run_config)) labels = labelsOf(flow.run_config);
+  else if (isObject(flow.environment)) labels = labelsOf(flow.environment);
+  return [...labels].sort();
+}
+
+/** Python's repr of a set of strings, as v1's error text shows it. */
+const pythonSetRepr = (names: string[]): string => `{${names.map((name) => `'${name.replaceAll("'", "\\'")}'`).join(", ")}}`;
+
+/**
+ * The parameters of a new run: the flow's parameter defaults, overlaid by the flow group's default_parameters, then
+ * by the input. Every required parameter must end up with a value.
+ */
+export function runParameters(flowParameters: unknown, groupDefaults: Json | null, input: unknown): Json {
+  const declared = Array.isArray(flowParameters) ? flowParameters.filter(isObject) : [];
+  const parameters: Json = {};
+  for (const parameter of declared) {
+    if (typeof parameter.name === "string" && parameter.default !== undefined && parameter.default !== null) {
+      parameters[parameter.name] = parameter.default;
+    }
+  }
+  Object.assign(parameters, isObject(groupDefaults) ? groupDefaults : {}, isObject(input) ? input : {});
+  const missing = declared
+    .filter((parameter) => parameter.required === true && typeof parameter.name === "string" && !(parameter.name in parameters))
+    .map((parameter) => parameter.name as string)
+    .sort();
+  if (missing.length > 0) throw new ApiError(`Required parameters were not supplied: ${pythonSetRepr(missing)}`);
+  return parameters;
+}
+
+// Inserts the run (an upsert on (idempotency_key, flow_id): a repeated key returns the existing run and bumps only
+// its `updated`) and, for a new run, its Scheduled state, version 1, in one statement. The insert trigger creates
+// the task runs.
+const CREATE_FLOW_RUN_SQL = `
+WITH ins AS (
+  INSERT INTO flow_run (tenant_id, flow_id, parameters, context, labels, run_config, scheduled_start_time, idempotency_key, name)
+  VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::timestamptz, now()), $8, $9)
+  ON CONFLICT (idempotency_key, flow_id) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
+  RETURNING id, tenant_id, scheduled_start_time, (xmax = 0) AS inserted
+),
+state AS (
+  SELECT ins.*, to_char(ins.scheduled_start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS start_text FROM ins
+),
+scheduled AS (
+  INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
+  SELECT tenant_id, id, 1, 'Scheduled', 'Flow run scheduled.', $10::jsonb->'_result', scheduled_start_time,
+         $10::jsonb || jsonb_build_object('start_time', start_text), clock_timestamp()
+  FROM state WHERE inserted
+)
+SELECT id FROM ins`;
+
+const SCHEDULED_STATE_TEMPLATE = JSON.stringify({
+  type: "Scheduled",
+  message: "Flow run scheduled.",
+  context: {},
+  cached_inputs: {},
+  _result: { type: "NoResultType" },
+});
+
+/** create_flow_run: returns the new run's id, or the existing run's id for a repeated idempotency key. */
+export async function createFlowRun(db: Queryable, input: CreateFlowRunInput): Promise<string> {
+  const flow = await flowForRun(db, input);
+  const labels = runLabels(input, flow);
+  const runConfig = input.run_config ?? flow.group_run_config ?? flow.run_config ?? null;
+  const parameters = runParameters(flow.parameters, flow.default_parameters, input.parameters);
+  const { rows } = await db.query<{ id: string }>({
+    name: "mutations.create_flow_run",
+    text: CREATE_FLOW_RUN_SQL,
+    values: [
+      flow.tenant_id,
+      flow.id,
+      JSON.stringify(parameters),
+      JSON.stringify(input.context ?? {}),
+      JSON.stringify(labels),
+      runConfig === null ? null : JSON.stringify(runConfig),
+      input.scheduled_start_time ?? null,
+      input.idempotency_key ?? null,
+      input.flow_run_name || randomRunName(),
+      SCHEDULED_STATE_TEMPLATE,
+    ],
+  });
+  return rows[0]!.id;
+}
+
+export interface TaskRunInfo {
+  id: string;
+  version: number;
+  state: string | null;
+  serialized_state: unknown;
+}
+
+// Finds the task run of (flow run, task, map index) or creates it with its Pending state, in one statement. A
+// concurrent creator makes the insert a no-op and the lookup is repeated.
+const GET_OR_CREATE_TASK_RUN_SQL = `
+WITH existing AS (
+  SELECT id, version, state, serialized_state FROM task_run WHERE flow_run_id = $1 AND task_id = $2 AND map_index = $3
+),
+task AS (
+  SELECT t.id, COALESCE(t.tenant_id, fr.tenant_id) AS tenant_id, t.cache_key
+  FROM task t JOIN flow_run fr ON fr.id = $1
+  WHERE t.id = $2 AND NOT EXISTS (SELECT 1 FROM existing)
+),
+ins AS (
+  INSERT INTO task_run (tenant_id, flow_run_id, task_id, map_index, cache_key)
+  SELECT tenant_id, $1, id, $3, cache_key FROM task
+  ON CONFLICT (flow_run_id, task_id, map_index) DO NOTHING
+  RETURNING id, tenant_id
+),
+pending AS (
+  INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, serialized_state, timestamp)
+  SELECT tenant_id, id, 1, 'Pending', 'Task run created', '{"type": "Pending", "message": "Task run created"}'::jsonb, clock_timestamp()
+  FROM ins
+)
+SELECT id, version, state, serialized_state, false AS created FROM existing
+UNION ALL
+SELECT id, 1, 'Pending', '{"type": "Pending", "message": "Task run created"}'::jsonb, true FROM ins
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL FROM (SELECT 1) AS probe
+WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM task)`;
+
+/**
+ * The task run of (flow run, task, map index), created with a Pending state when missing. Returns null when the
+ * task or the flow run does not exist. The reported version is the real one (v1 said 0 for a new run).
+ */
+export async function getOrCreateTaskRun(
+  db: Queryable,
+  input: { flow_run_id: string; task_id: string; map_index?: number | null },
+): Promise<TaskRunInfo | null> {
+  const values = [input.flow_run_id, input.task_id, input.map_index ?? -1];
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const { rows } = await db.query<TaskRunInfo & { created: boolean | null }>({
+      name: "mutations.get_or_create_task_run",
+      text: GET_OR_CREATE_TASK_RUN_SQL,
+      values,
+    });
+    const row = rows.find((candidate) => candidate.id !== null);
+    if (row) return { id: row.id, version: row.version, state: row.state, serialized_state: row.serialized_state };
+    if (rows.length > 0) return null; // the probe row: no such task or flow run
+    // Neither found nor inserted: a concurrent call inserted it between our look-up and insert; look again.
+  }
+  throw new Error("get_or_create_task_run: the task run could not be read back after a concurrent insert");
+}
+
+/** Sets a flow run's heartbeat to now. Unknown ids are not an error (v1 reported success for them). */
+export async function updateFlowRunHeartbeat(db: Queryable, flowRunId: string): Promise<void> {
+  await db.query({ name: "mutations.flow_run_heartbeat", text: "UPDATE flow_run SET heartbeat = clock_timestamp() WHERE id = $1", values: [flowRunId] });
+}
+
+/** Sets a task run's heartbeat to now (the flow run's heartbeat is not touched). */
+export async function updateTaskRunHeartbeat(db: Queryable, taskRunId: string): Promise<void> {
+  await db.query({ name: "mutations.task_run_heartbeat", text: "UPDATE task_run SET heartbeat = clock_timestamp() WHERE id = $1", values: [taskRunId] });
+}
+
+// The agent queue: due runs of the tenant, label matching in SQL (run labels ⊆ agent labels; an agent with labels
+// takes no unlabeled run), oldest start first, capped. Records the polling agent's last_queried in the same statement.
+const RUNS_IN_QUEUE_SQL = `
+WITH polled AS (UPDATE agent SET last_queried = now() WHERE id = $5::uuid RETURNING id)
+SELECT fr.id::text AS id
+FROM flow_run fr
+WHERE fr.tenant_id = $1
+  AND (
+    (fr.state = ANY($6::text[]) AND fr.state_start_time <= $2)
+    OR (fr.state = 'Running' AND EXISTS (
+      SELECT 1 FROM task_run tr
+      WHERE tr.flow_run_id = fr.id AND tr.state = ANY($6::text[]) AND tr.state_start_time <= $2))
+  )
+  AND fr.labels <@ $3::jsonb
+  AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)
+ORDER BY fr.state_start_time ASC NULLS LAST, fr.id
+LIMIT $4`;
+
+/** get_runs_in_queue: ids of the runs an agent with these labels should submit now. */
+export async function getRunsInQueue(
+  db: Queryable,
+  input: { tenant_id: string; before?: string | null; labels?: string[] | null; agent_id?: string | null; limit: number },
+): Promise<string[]> {
+  const labels = [...new Set(input.labels ?? [])].sort();
+  const { rows } = await db.query<{ id: string }>({
+    name: "mutations.get_runs_in_queue",
+    text: RUNS_IN_QUEUE_SQL,
+    values: [input.tenant_id, input.before ?? new Date().toISOString(), JSON.stringify(labels), input.limit, input.agent_id ?? null, SCHEDULED_STATES],
+  });
+  return rows.map((row) => row.id);
+}
+
+/** set_flow_run_labels: stores the labels sorted; false for an unknown run. */
+export async function setFlowRunLabels(db: Queryable, flowRunId: string, labels: string[] | null | undefined): Promise<boolean> {
+  if (labels == null) throw new ApiError("Invalid labels");
+  const { rowCount } = await db.query("UPDATE flow_run SET labels = $2 WHERE id = $1", [flowRunId, JSON.stringify([...labels].sort())]);
+  return rowCount === 1;
+}
+
+export async function setFlowRunName(db: Queryable, flowRunId: string | null | undefined, name: string | null | undefined): Promise<boolean> {
+  if (!flowRunId) throw new ApiError("Invalid flow run ID");
+  if (!name) throw new ApiError("Invalid name");
+  const { rowCount } = await db.query("UPDATE flow_run SET name = $2 WHERE id = $1", [flowRunId, name]);
+  return rowCount === 1;
+}
+
+export async function setTaskRunName(db: Queryable, taskRunId: string | null | undefined, name: string | null | undefined): Promise<boolean> {
+  if (!taskRunId) throw new ApiError("Invalid task run ID");
+  if (!name) throw new ApiError("Invalid name");
+  const { rowCount } = await db.query("UPDATE task_run SET name = $2 WHERE id = $1", [taskRunId, name]);
+  return rowCount === 1;
+}
+
+/** delete_flow_run: one statement; the run's task runs, states and logs go with it through the cascades. */
+export async function deleteFlowRun(db: Queryable, flowRunId: string | null | undefined): Promise<boolean> {
+  if (!flowRunId) throw new ApiError("Invalid flow run ID.");
+  const { rowCount } = await db.query("DELETE FROM flow_run WHERE id = $1", [flowRunId]);
+  return rowCount === 1;
+}
+
+/** get_task_run_info: the current state of a task run. */
+export async function getTaskRunInfo(db: Queryable, taskRunId: string): Promise<TaskRunInfo> {
+  const { rows } = await db.query<TaskRunInfo>("SELECT id, version, state, serialized_state FROM task_run WHERE id = $1", [taskRunId]);
+  if (rows.length === 0) throw new ApiError("Invalid task run ID");
+  return rows[0]!;
+}
+
+export interface MappedChildren {
+  min_start_time: Date | null;
+  max_end_time: Date | null;
+  state_counts: Record<string, number>;
+}
+
+/** mapped_children: aggregates over the mapped children (map_index ≥ 0) of a parent task run (map_index < 0). */
+export async function mappedChildren(db: Queryable, taskRunId: string): Promise<MappedChildren> {
+  const { rows } = await db.query<MappedChildren>(
+    `SELECT min(c.start_time) AS min_start_time, max(c.end_time) AS max_end_time,
+       COALESCE((SELECT jsonb_object_agg(s.state, s.n) FROM (
+         SELECT c2.state, count(*) AS n FROM task_run c2
+         WHERE c2.flow_run_id = p.flow_run_id AND c2.task_id = p.task_id AND c2.map_index >= 0 AND c2.state IS NOT NULL
+         GROUP BY c2.state) s), '{}'::jsonb) AS state_counts
+     FROM task_run p LEFT JOIN task_run c ON c.flow_run_id = p.flow_run_id AND c.task_id = p.task_id AND c.map_index >= 0
+     WHERE p.id = $1 AND p.map_index < 0
+     GROUP BY p.id, p.flow_run_id, p.task_id`,
+    [taskRunId],
+  );
+  return rows[0] ?? { min_start_time: null, max_end_time: null, state_counts: {} };
+}

@@ -1,0 +1,248 @@
+// Setting flow-run and task-run states (spec §3.3 "State setting").
+//
+// v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/mutations.md):
+// - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked FOR UPDATE, so
+//   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
+// - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
+// - the Submitted lock lives in Postgres (a Submitted state on the run in the last 30 s), so it holds across
+//   replicas and restarts;
+// - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement.
+import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
+import { ApiError } from "../../../shared/src/errors.ts";
+import { FINISHED_STATES, RUNNING_STATES, isFinished, isRunning, isStateName } from "../../../shared/src/states.ts";
+import { normaliseDateTime } from "../graphql/scalars.ts";
+
+type Queryable = Pool | PoolClient;
+
+/** Largest accepted serialized state, measured like v1's `sys.getsizeof(json.dumps(state))`. */
+export const MAX_STATE_BYTES = 1_000_000;
+/** Python's str object overhead that v1's measure included. */
+const PYTHON_STR_OVERHEAD = 49;
+/** How long a Submitted state keeps a second Submitted away. */
+export const SUBMITTED_LOCK_SECONDS = 30;
+
+export const STATE_TOO_LARGE = "State payload is too large.";
+export const ALREADY_SUBMITTED = "State update failed: this run has already been submitted.";
+
+/** A serialized Core state (StateSchema): at least `type`; everything else is kept as sent. */
+export type SerializedState = Record<string, unknown> & { type: string };
+
+export interface StateItemResult {
+  id: string;
+  status: "SUCCESS";
+  message: null;
+}
+
+interface PreparedState {
+  state: SerializedState;
+  type: string;
+  message: string | null;
+  start_time: string | null;
+}
+
+/** Checks a serialized state and extracts the columns stored beside it. Throws ApiError when it is unusable. */
+export function prepareState(state: unknown): PreparedState {
+  if (state === null || typeof state !== "object" || Array.isArray(state)) {
+    throw new ApiError("Invalid state: expected a serialized state object.");
+  }
+  const text = JSON.stringify(state);
+  if (Buffer.byteLength(text, "utf8") + PYTHON_STR_OVERHEAD > MAX_STATE_BYTES) throw new ApiError(STATE_TOO_LARGE);
+  const record = state as Record<string, unknown>;
+  if (!isStateName(record.type)) throw new ApiError(`Invalid state: unknown state type ${JSON.stringify(record.type ?? null)}.`);
+  const message = record.message == null ? null : String(record.message);
+  let start_time: string | null = null;
+  if (record.start_time != null) {
+    start_time = normaliseDateTime(record.start_time) ?? null;
+    if (start_time === null) throw new ApiError(`Invalid state: could not parse start_time ${JSON.stringify(record.start_time)}.`);
+  }
+  return { state: record as SerializedState, type: record.type, message, start_time };
+}
+
+/** A Core state as its serialized form, for the states the server writes itself. */
+export function serializedState(type: string, message: string, extra: Record<string, unknown> = {}): SerializedState {
+  return { type, message, context: {}, cached_inputs: {}, _result: { type: "NoResultType" }, ...extra };
+}
+
+/** The `input` CTE of a state batch: $1 is a jsonb array of {ord, <id column>, state, type, message, start_time}. */
+const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
+  SELECT (i.value->>'ord')::int AS ord, (i.value->>'${idColumn}')::uuid AS ${idColumn}, i.value->'state' AS state,
+         i.value->>'type' AS type, i.value->>'message' AS message, (i.value->>'start_time')::timestamptz AS start_time
+  FROM jsonb_array_elements($1::jsonb) AS i
+)`;
+
+// One statement sets every state of a batch of flow runs (Postgres runs every data-modifying CTE to completion
+// whether or not the final SELECT reads it). $1: jsonb array of {flow_run_id, state, type, message,
+// start_time, ord}; $2: the agent id header (uuid or null). Rows come back per item, in input order, with `error`.
+const SET_FLOW_RUN_STATES_SQL = `
+WITH ${batchInput("flow_run_id")},
+run AS (
+  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp
+  FROM flow_run fr WHERE fr.id IN (SELECT flow_run_id FROM input)
+  ORDER BY fr.id
+  FOR UPDATE
+),
+checked AS (
+  SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) AS version,
+    CASE
+      WHEN run.id IS NULL THEN 'State update failed for flow run ID ' || input.flow_run_id
+      WHEN input.type = 'Submitted' AND (
+        count(*) FILTER (WHERE input.type = 'Submitted')
+          OVER (PARTITION BY input.flow_run_id ORDER BY input.ord ROWS UNBOUNDED PRECEDING) > 1
+        OR (run.state = 'Submitted' AND run.state_timestamp > now() - make_interval(secs => $3))
+        OR EXISTS (SELECT 1 FROM flow_run_state s WHERE s.flow_run_id = input.flow_run_id AND s.state = 'Submitted'
+                   AND s.timestamp > now() - make_interval(secs => $3)))
+      THEN '${ALREADY_SUBMITTED}'
+    END AS error
+  FROM input LEFT JOIN run ON run.id = input.flow_run_id
+),
+ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
+inserted AS (
+  INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
+  SELECT c.tenant_id, c.flow_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.state, clock_timestamp()
+  FROM checked c, ok WHERE ok.ok
+  ORDER BY c.ord
+  RETURNING flow_run_id
+),
+touched AS (
+  UPDATE flow_run fr SET
+    heartbeat = CASE WHEN t.beats THEN clock_timestamp() ELSE fr.heartbeat END,
+    agent_id = CASE WHEN t.submitted AND EXISTS (SELECT 1 FROM agent WHERE agent.id = $2::uuid) THEN $2::uuid ELSE fr.agent_id END
+  FROM (
+    SELECT flow_run_id, bool_or(type = ANY($4::text[]) OR type = 'Submitted') AS beats, bool_or(type = 'Submitted') AS submitted
+    FROM checked GROUP BY flow_run_id
+  ) t, ok
+  WHERE ok.ok AND fr.id = t.flow_run_id AND (t.beats OR t.submitted)
+  RETURNING fr.id
+),
+cancelled AS (
+  SELECT DISTINCT ON (flow_run_id) flow_run_id, state, message FROM checked, ok
+  WHERE ok.ok AND type = 'Cancelled' ORDER BY flow_run_id, ord DESC
+),
+cascade_runs AS (
+  SELECT tr.id, tr.tenant_id, tr.version, c.state, c.message FROM task_run tr JOIN cancelled c ON c.flow_run_id = tr.flow_run_id
+  WHERE tr.state IS NULL OR NOT (tr.state = ANY($5::text[]))
+  ORDER BY tr.id
+  FOR UPDATE OF tr
+),
+cascaded AS (
+  INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, serialized_state, timestamp)
+  SELECT tenant_id, id, version + 1, 'Cancelled', message, state, clock_timestamp() FROM cascade_runs
+  RETURNING task_run_id
+)
+SELECT c.ord, c.flow_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
+
+// The same for task runs. A running state needs the flow run to be exactly `Running`; cached inputs of the current
+// state are carried into a new state that has none.
+const SET_TASK_RUN_STATES_SQL = `
+WITH ${batchInput("task_run_id")},
+run AS (
+  SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state
+  FROM task_run tr WHERE tr.id IN (SELECT task_run_id FROM input)
+  ORDER BY tr.id
+  FOR UPDATE
+),
+checked AS (
+  SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.task_run_id ORDER BY input.ord) AS version,
+    CASE
+      WHEN COALESCE(input.state->'cached_inputs', 'null'::jsonb) IN ('null'::jsonb, '{}'::jsonb)
+        AND jsonb_typeof(run.serialized_state->'cached_inputs') = 'object'
+        AND run.serialized_state->'cached_inputs' <> '{}'::jsonb
+      THEN jsonb_set(input.state, '{cached_inputs}', run.serialized_state->'cached_inputs')
+      ELSE input.state
+    END AS stored_state,
+    CASE
+      WHEN run.id IS NULL THEN 'State update failed for task run ID ' || input.task_run_id
+      WHEN input.type = ANY($2::text[]) AND fr.state IS DISTINCT FROM 'Running' THEN
+        'State update failed for task run ID ' || input.task_run_id || ': provided a running state but associated flow run '
+        || run.flow_run_id || ' is not in a running state.'
+    END AS error
+  FROM input LEFT JOIN run ON run.id = input.task_run_id LEFT JOIN flow_run fr ON fr.id = run.flow_run_id
+),
+ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
+inserted AS (
+  INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, result, start_time, serialized_state, timestamp)
+  SELECT c.tenant_id, c.task_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.stored_state, clock_timestamp()
+  FROM checked c, ok WHERE ok.ok
+  ORDER BY c.ord
+  RETURNING task_run_id
+),
+touched AS (
+  UPDATE task_run tr SET heartbeat = clock_timestamp()
+  FROM ok WHERE ok.ok AND tr.id IN (SELECT task_run_id FROM checked WHERE type = ANY($2::text[]))
+  RETURNING tr.id
+)
+SELECT c.ord, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
+
+interface BatchRow {
+  ord: number;
+  id: string;
+  error: string | null;
+}
+
+function toBatch(items: { id: string; state: unknown }[], idKey: "flow_run_id" | "task_run_id") {
+  return items.map((item, ord) => {
+    const prepared = prepareState(item.state);
+    return { ord, [idKey]: item.id, state: prepared.state, type: prepared.type, message: prepared.message, start_time: prepared.start_time };
+  });
+}
+
+function results(rows: BatchRow[]): StateItemResult[] {
+  const failed = rows.find((row) => row.error !== null);
+  if (failed) throw new ApiError(failed.error!);
+  return rows.map((row) => ({ id: row.id, status: "SUCCESS", message: null }));
+}
+
+/**
+ * Sets one new state on each listed flow run, in one statement. `agentId` (header `X-PREFECT-AGENT-ID`) is recorded
+ * on runs moved to Submitted when that agent exists. Throws the first item's error; then nothing was written.
+ */
+export async function setFlowRunStates(
+  db: Queryable,
+  items: { flow_run_id: string; state: unknown }[],
+  agentId: string | null = null,
+): Promise<StateItemResult[]> {
+  if (items.length === 0) return [];
+  const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state })), "flow_run_id");
+  const { rows } = await db.query<BatchRow>({
+    name: "mutations.set_flow_run_states",
+    text: SET_FLOW_RUN_STATES_SQL,
+    values: [JSON.stringify(batch), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES],
+  });
+  return results(rows);
+}
+
+/** Sets one new state on each listed task run, in one statement. Throws the first item's error; then nothing was written. */
+export async function setTaskRunStates(db: Queryable, items: { task_run_id: string; state: unknown }[]): Promise<StateItemResult[]> {
+  if (items.length === 0) return [];
+  const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state })), "task_run_id");
+  const { rows } = await db.query<BatchRow>({
+    name: "mutations.set_task_run_states",
+    text: SET_TASK_RUN_STATES_SQL,
+    values: [JSON.stringify(batch), RUNNING_STATES],
+  });
+  return results(rows);
+}
+
+/** Sets one state on one flow run (the API-internal form: create_flow_run, cancel_flow_run, archive_flow …). */
+export async function setFlowRunState(db: Queryable, flowRunId: string, state: SerializedState, agentId: string | null = null): Promise<void> {
+  await setFlowRunStates(db, [{ flow_run_id: flowRunId, state }], agentId);
+}
+
+/**
+ * cancel_flow_run: a finished run is left alone; a running one becomes Cancelling (the engine finishes it); anything
+ * else becomes Cancelled, which cascades to its unfinished task runs. Returns the resulting state name.
+ */
+export async function cancelFlowRun(db: Pool, flowRunId: string | null | undefined): Promise<string | null> {
+  if (!flowRunId) throw new ApiError("Invalid flow run ID.");
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<{ state: string | null }>("SELECT state FROM flow_run WHERE id = $1 FOR UPDATE", [flowRunId]);
+    if (rows.length === 0) throw new ApiError(`Invalid flow run ID: ${flowRunId}.`);
+    const current = rows[0]!.state;
+    if (isFinished(current)) return current;
+    const next = isRunning(current)
+      ? serializedState("Cancelling", "Flow run is cancelling")
+      : serializedState("Cancelled", "Flow run is cancelled");
+    await setFlowRunState(client, flowRunId, next);
+    return next.type;
+  });
+}

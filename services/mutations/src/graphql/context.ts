@@ -1,0 +1,34 @@
+// What every resolver receives: the database, the configuration, a logger and the request's `x-prefect-*` headers.
+import type { Config } from "../../../shared/src/config.ts";
+import type { Pool } from "../../../shared/src/database/pool.ts";
+import type { Logger } from "../../../shared/src/logger.ts";
+import { normaliseUuid } from "./scalars.ts";
+
+export interface Context {
+  db: Pool;
+  config: Config;
+  log: Logger;
+  /** Request headers whose lower-cased name starts with `x-prefect`, keyed by that lower-cased name. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/** Keeps the `x-prefect-*` headers, names lower-cased (header names are case-insensitive on the wire). */
+export function prefectHeaders(headers: Iterable<[string, string | string[] | undefined]>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase();
+    if (!key.startsWith("x-prefect") || value === undefined) continue;
+    kept[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return kept;
+}
+
+/** The agent id an agent sends in `X-PREFECT-AGENT-ID`, when it is a UUID. */
+export function agentIdHeader(context: Context): string | null {
+  return normaliseUuid(context.headers["x-prefect-agent-id"]) ?? null;
+}
+
+/** The Core version a client sends in `X-PREFECT-CORE-VERSION`. */
+export function coreVersionHeader(context: Context): string | null {
+  return context.headers["x-prefect-core-version"] ?? null;
+}

@@ -1,0 +1,57 @@
+// Flow and flow-group mutations.
+import * as flows from "../../api/flows.ts";
+import * as groups from "../../api/flow_groups.ts";
+import type { Context } from "../context.ts";
+
+type Input<T> = { input: T };
+type CreateFlowArgs = Omit<flows.CreateFlowInput, "set_schedule_active" | "serialized_flow"> & {
+  serialized_flow: unknown;
+  set_schedule_active?: boolean | null;
+};
+type FlowId = Input<{ flow_id: string }>;
+type GroupId<T = object> = Input<{ flow_group_id: string } & T>;
+const ok = (success: boolean) => ({ success });
+
+function createFlow(context: Context, input: CreateFlowArgs, serializedFlow: unknown) {
+  // Omitted means true; an explicit null means false (v1's GraphQL layer).
+  const setScheduleActive = "set_schedule_active" in input ? input.set_schedule_active === true : true;
+  return flows.createFlow(
+    context.db,
+    { ...input, serialized_flow: serializedFlow, set_schedule_active: setScheduleActive },
+    { coreVersionCutoff: context.config.core_version_cutoff },
+  );
+}
+
+export const flowsResolvers = {
+  Mutation: {
+    create_flow: async (_: unknown, { input }: Input<CreateFlowArgs>, context: Context) => ({
+      id: await createFlow(context, input, input.serialized_flow),
+    }),
+    create_flow_from_compressed_string: async (_: unknown, { input }: Input<CreateFlowArgs & { serialized_flow: string }>, context: Context) => ({
+      id: await createFlow(context, input, flows.decompressFlow(input.serialized_flow)),
+    }),
+    register_tasks: async (_: unknown, { input }: Input<{ flow_id: string; serialized_tasks: unknown }>, context: Context) =>
+      ok(await flows.registerTasks(context.db, input.flow_id, input.serialized_tasks)),
+    register_edges: async (_: unknown, { input }: Input<{ flow_id: string; serialized_edges: unknown }>, context: Context) =>
+      ok(await flows.registerEdges(context.db, input.flow_id, input.serialized_edges)),
+    delete_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.deleteFlow(context.db, input.flow_id)),
+    archive_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.archiveFlow(context.db, input.flow_id)),
+    update_flow_project: async (_: unknown, { input }: Input<{ flow_id: string; project_id: string }>, context: Context) => ({
+      id: await flows.updateFlowProject(context.db, input.flow_id, input.project_id),
+    }),
+    enable_flow_heartbeat: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.enableFlowHeartbeat(context.db, input.flow_id)),
+    disable_flow_heartbeat: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.disableFlowHeartbeat(context.db, input.flow_id)),
+    enable_flow_lazarus_process: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.enableFlowLazarus(context.db, input.flow_id)),
+    disable_flow_lazarus_process: async (_: unknown, { input }: FlowId, context: Context) =>
+      ok(await flows.disableFlowLazarus(context.db, input.flow_id)),
+    delete_flow_group: async (_: unknown, { input }: GroupId, context: Context) => ok(await groups.deleteFlowGroup(context.db, input.flow_group_id)),
+    set_flow_group_description: async (_: unknown, { input }: GroupId<{ description?: string | null }>, context: Context) =>
+      ok(await groups.setFlowGroupDescription(context.db, input.flow_group_id, input.description)),
+    set_flow_group_labels: async (_: unknown, { input }: GroupId<{ labels?: string[] | null }>, context: Context) =>
+      ok(await groups.setFlowGroupLabels(context.db, input.flow_group_id, input.labels)),
+    set_flow_group_run_config: async (_: unknown, { input }: GroupId<{ run_config?: unknown }>, context: Context) =>
+      ok(await groups.setFlowGroupRunConfig(context.db, input.flow_group_id, input.run_config)),
+    set_flow_group_default_parameters: async (_: unknown, { input }: GroupId<{ parameters: unknown }>, context: Context) =>
+      ok(await groups.setFlowGroupDefaultParameters(context.db, input.flow_group_id, input.parameters)),
+  },
+};

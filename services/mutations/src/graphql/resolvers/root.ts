@@ -1,0 +1,22 @@
+// hello, api, reference_data.
+import { createRequire } from "node:module";
+import { STATE_HIERARCHY, STATE_INFO } from "../../../../shared/src/states.ts";
+
+const packageVersion = (createRequire(import.meta.url)("../../../../../package.json") as { version: string }).version;
+
+/** The server version: PREFECT_SERVER_VERSION, else the package version. */
+export const serverVersion = (): string => process.env.PREFECT_SERVER_VERSION || packageVersion;
+
+export const rootResolvers = {
+  Query: {
+    hello: () => "👋",
+    api: () => ({
+      backend: "SERVER",
+      mode: "normal",
+      version: serverVersion(),
+      core_version: process.env.PREFECT_CORE_VERSION || null,
+      release_timestamp: process.env.RELEASE_TIMESTAMP || null,
+    }),
+    reference_data: () => ({ state_hierarchy: STATE_HIERARCHY, state_info: STATE_INFO }),
+  },
+};

@@ -1,0 +1,65 @@
+// The service schema: the SDL files under schema/ (the service part of schema-v1.graphql) with their resolvers,
+// built as an Apollo Federation subgraph.
+import { readdirSync, readFileSync } from "node:fs";
+import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
+import { parse, type DocumentNode, type GraphQLSchema } from "graphql";
+import { ApiError } from "../../../shared/src/errors.ts";
+import { agentsResolvers } from "./resolvers/agents.ts";
+import { flowsResolvers } from "./resolvers/flows.ts";
+import { rootResolvers } from "./resolvers/root.ts";
+import { runsResolvers } from "./resolvers/runs.ts";
+import { statesResolvers } from "./resolvers/states.ts";
+import { tenantsResolvers } from "./resolvers/tenants.ts";
+import { DateTimeScalar, JSONScalar, UUIDScalar } from "./scalars.ts";
+
+const SCHEMA_DIR = new URL("./schema/", import.meta.url);
+
+/** The SDL of the service, one document made of every file under schema/. */
+export function serviceTypeDefs(): DocumentNode {
+  const files = readdirSync(SCHEMA_DIR).filter((file) => file.endsWith(".graphql")).sort();
+  return parse(files.map((file) => readFileSync(new URL(file, SCHEMA_DIR), "utf8")).join("\n"));
+}
+
+/** Mutations of the schema whose behaviour is not built yet: they fail with a clear error instead of returning null. */
+export const NOT_YET_IMPLEMENTED = [
+  "set_schedule_active",
+  "set_schedule_inactive",
+  "set_flow_group_schedule",
+  "delete_flow_group_schedule",
+  "create_cloud_hook",
+  "test_cloud_hook",
+  "delete_cloud_hook",
+  "set_cloud_hook_active",
+  "set_cloud_hook_inactive",
+] as const;
+
+const pendingResolvers = {
+  Mutation: Object.fromEntries(
+    NOT_YET_IMPLEMENTED.map((field) => [
+      field,
+      () => {
+        throw new ApiError(`${field} is not available in this version of the server yet.`, "NOT_IMPLEMENTED");
+      },
+    ]),
+  ),
+};
+
+type ResolverGroup = { Query?: Record<string, unknown>; Mutation?: Record<string, unknown> };
+
+function merge(groups: ResolverGroup[]): GraphQLResolverMap<unknown> {
+  const Query: Record<string, unknown> = {};
+  const Mutation: Record<string, unknown> = {};
+  for (const group of groups) {
+    Object.assign(Query, group.Query);
+    Object.assign(Mutation, group.Mutation);
+  }
+  return { UUID: UUIDScalar, JSON: JSONScalar, DateTime: DateTimeScalar, Query, Mutation } as unknown as GraphQLResolverMap<unknown>;
+}
+
+/** The executable subgraph schema. */
+export function buildServiceSchema(): GraphQLSchema {
+  return buildSubgraphSchema([{
+    typeDefs: serviceTypeDefs(),
+    resolvers: merge([pendingResolvers, rootResolvers, runsResolvers, statesResolvers, flowsResolvers, tenantsResolvers, agentsResolvers]),
+  }]);
+}

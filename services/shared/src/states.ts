@@ -1,0 +1,103 @@
+// The Prefect Core 1.x state classes the server reasons about (spec §3.1): their hierarchy, colours and the derived
+// sets used by the queue, the state mutations and the towel loops. A state is classified by its class name (the
+// `type` of a serialized state, the `state` column of a run).
+
+/** Every state class with its direct parent (`null` for the root). Order is the order of Core's definitions. */
+const PARENT: Readonly<Record<string, string | null>> = {
+  State: null,
+  _MetaState: "State",
+  Pending: "State",
+  Scheduled: "Pending",
+  Paused: "Scheduled",
+  Resume: "Scheduled",
+  Retrying: "Scheduled",
+  Submitted: "_MetaState",
+  Queued: "_MetaState",
+  ClientFailed: "_MetaState",
+  Running: "State",
+  Cancelling: "Running",
+  Finished: "State",
+  Success: "Finished",
+  Cached: "Success",
+  Mapped: "Success",
+  Skipped: "Success",
+  Failed: "Finished",
+  TimedOut: "Failed",
+  TriggerFailed: "Failed",
+  ValidationFailed: "Failed",
+  Cancelled: "Finished",
+  Looped: "Finished",
+};
+
+const COLOR: Readonly<Record<string, string>> = {
+  State: "#696969",
+  _MetaState: "#696969",
+  Pending: "#7ebdff",
+  Scheduled: "#ffab00",
+  Paused: "#99a8e8",
+  Resume: "#f58c0c",
+  Retrying: "#f66a0a",
+  Submitted: "#ffdf5d",
+  Queued: "#ffea7f",
+  ClientFailed: "#eb0000",
+  Running: "#3d67ff",
+  Cancelling: "#E8E8E8",
+  Finished: "#003ccb",
+  Success: "#28a745",
+  Cached: "#34d058",
+  Mapped: "#003ccb",
+  Skipped: "#62757f",
+  Failed: "#eb0000",
+  TimedOut: "#ff4e33",
+  TriggerFailed: "#ff5131",
+  ValidationFailed: "#ff5131",
+  Cancelled: "#bdbdbd",
+  Looped: "#003ccb",
+};
+
+/** The names of every known state class. */
+export const STATE_NAMES: readonly string[] = Object.keys(PARENT);
+
+export function isStateName(name: unknown): name is string {
+  return typeof name === "string" && Object.hasOwn(PARENT, name);
+}
+
+/** True when `name` is `ancestor` or one of its subclasses. Unknown names are subclasses of nothing. */
+export function isSubclassOf(name: string | null | undefined, ancestor: string): boolean {
+  let current: string | null | undefined = name;
+  while (current != null && Object.hasOwn(PARENT, current)) {
+    if (current === ancestor) return true;
+    current = PARENT[current];
+  }
+  return false;
+}
+
+/** `name` followed by all its subclasses, depth first in definition order. */
+function withSubclasses(name: string): string[] {
+  return [name, ...STATE_NAMES.filter((child) => PARENT[child] === name).flatMap(withSubclasses)];
+}
+
+/** `reference_data.state_hierarchy`: every class name → itself and all its subclasses. */
+export const STATE_HIERARCHY: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  STATE_NAMES.map((name) => [name, withSubclasses(name)]),
+);
+
+/** `reference_data.state_info`: every class name → `{color}`. */
+export const STATE_INFO: Readonly<Record<string, { color: string }>> = Object.fromEntries(
+  STATE_NAMES.map((name) => [name, { color: COLOR[name]! }]),
+);
+
+/** States whose runs are waiting for a start time: the queue picks them up once it has passed. */
+export const SCHEDULED_STATES: readonly string[] = ["Scheduled", "Paused", "Resume", "Retrying", "Queued"];
+/** Running and its subclass Cancelling. */
+export const RUNNING_STATES: readonly string[] = STATE_HIERARCHY.Running!;
+/** Finished and every subclass. */
+export const FINISHED_STATES: readonly string[] = STATE_HIERARCHY.Finished!;
+/** The task-run states that keep Lazarus away from a flow run. */
+export const ACTIVE_TASK_STATES: readonly string[] = ["Scheduled", "Paused", "Resume", "Retrying", "Running", "Cancelling"];
+/** The exact state names whose insertion sets a run's end_time (the database triggers use the same list). */
+export const END_TIME_STATES: readonly string[] = ["Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"];
+
+export const isRunning = (name: string | null | undefined): boolean => isSubclassOf(name, "Running");
+export const isFinished = (name: string | null | undefined): boolean => isSubclassOf(name, "Finished");
+export const isScheduled = (name: string | null | undefined): boolean => isSubclassOf(name, "Scheduled");

@@ -1,0 +1,73 @@
+// The service's SDL must be exactly the service part of the spec's schema-v1.graphql: every type, field, argument,
+// input field and enum value with the same name and type.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import {
+  buildSchema,
+  extendSchema,
+  isEnumType,
+  isInputObjectType,
+  isObjectType,
+  isScalarType,
+  parse,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from "graphql";
+import { describe, expect, test } from "vitest";
+import { buildServiceSchema } from "../../services/mutations/src/graphql/schema.ts";
+
+const SPEC = fileURLToPath(new URL("../../../shared/spec/schema-v1.graphql", import.meta.url));
+
+/** The spec's service part: everything after the Hasura `type Mutation { … }` block, plus the three scalars. */
+function specServiceSchema(): GraphQLSchema {
+  const text = readFileSync(SPEC, "utf8");
+  const start = text.indexOf("extend type Mutation", text.indexOf("\ntype Mutation {"));
+  expect(start).toBeGreaterThan(0);
+  const base = buildSchema("type Query { _placeholder: Int } type Mutation { _placeholder: Int } scalar UUID scalar JSON scalar DateTime");
+  return extendSchema(base, parse(text.slice(start)));
+}
+
+/** A comparable description of a named type. */
+function shape(type: GraphQLNamedType): unknown {
+  if (isObjectType(type)) {
+    return Object.fromEntries(
+      Object.values(type.getFields())
+        .filter((field) => field.name !== "_placeholder" && field.name !== "_service")
+        .map((field) => [field.name, { type: String(field.type), args: Object.fromEntries(field.args.map((arg) => [arg.name, String(arg.type)])) }]),
+    );
+  }
+  if (isInputObjectType(type)) return Object.fromEntries(Object.values(type.getFields()).map((field) => [field.name, String(field.type)]));
+  if (isEnumType(type)) return type.getValues().map((value) => value.name);
+  if (isScalarType(type)) return "scalar";
+  return type.constructor.name;
+}
+
+const isOwnType = (name: string) =>
+  !name.startsWith("__") && !name.startsWith("_") && !name.startsWith("link__") && !name.startsWith("federation__") &&
+  !["String", "Int", "Float", "Boolean", "ID"].includes(name);
+
+function types(schema: GraphQLSchema): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.values(schema.getTypeMap())
+      .filter((type) => isOwnType(type.name))
+      .map((type) => [type.name, shape(type)]),
+  );
+}
+
+describe("service schema", () => {
+  const spec = types(specServiceSchema());
+  const ours = types(buildServiceSchema());
+
+  test("defines exactly the spec's service types", () => {
+    expect(Object.keys(ours).sort()).toEqual(Object.keys(spec).sort());
+  });
+
+  test("every type has the spec's fields, arguments and values", () => {
+    for (const name of Object.keys(spec)) expect({ [name]: ours[name] }).toEqual({ [name]: spec[name] });
+  });
+
+  test("has the 59 mutations and 5 queries", () => {
+    expect(Object.keys(spec.Mutation as object)).toHaveLength(59);
+    expect(Object.keys(spec.Query as object).sort()).toEqual(["api", "get_task_run_info", "hello", "mapped_children", "reference_data"]);
+  });
+});
