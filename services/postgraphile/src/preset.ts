@@ -1,0 +1,240 @@
+// The PostGraphile preset of the data graph: PostGraphile's introspection and execution, none of its generated
+// API (no CRUD, no Relay node/connections, no camelCase), and instead v1's Hasura-shaped API built by the modules
+// in ./hasura from the table model.
+import pg from "pg";
+import type { GraphQLEnumValueConfigMap, GraphQLInputFieldConfigMap, GraphQLInputType, GraphQLOutputType, GraphQLSchema } from "graphql";
+import { makeSchema } from "postgraphile";
+import { makePgService } from "postgraphile/adaptors/pg";
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { registerAggregateTypes } from "./hasura/aggregates.ts";
+import { registerSelectColumnEnums } from "./hasura/arguments.ts";
+import { registerFilterTypes } from "./hasura/filters.ts";
+import { registerFunctionArgTypes, rootFunctionFields } from "./hasura/functions.ts";
+import { graphqlTableName } from "./hasura/metadata.ts";
+import { buildModel, type DataGraphModel } from "./hasura/model.ts";
+import { normalizeOrderBy } from "./hasura/normalize.ts";
+import { registerOrderingTypes } from "./hasura/ordering.ts";
+import { tableSource, type RowSource } from "./hasura/query.ts";
+import { relationshipFields } from "./hasura/relationships.ts";
+import { REPLACEMENT_CODECS, scalarConfigs } from "./hasura/scalars.ts";
+import { columnFields, rootTableFields } from "./hasura/tables.ts";
+import type { PlannedField, SchemaTypes } from "./hasura/types.ts";
+import { makeFederationPlugin } from "./federation.ts";
+import { makeMaskError } from "./errors.ts";
+import { logger, type Logger } from "../../shared/src/logger.ts";
+
+declare global {
+  // graphile-build's Build type is a global namespace; augmenting it is how plugins add to `build`.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace GraphileBuild {
+    interface Build {
+      hasuraModel: DataGraphModel;
+    }
+  }
+}
+
+/** PostGraphile plugins whose generated fields and types v1's API does not have. */
+const DISABLED_PLUGINS = [
+  "QueryQueryPlugin",
+  "NodePlugin",
+  "AddNodeInterfaceToSuitableTypesPlugin",
+  "NodeAccessorPlugin",
+  "MutationPayloadQueryPlugin",
+  "PgTableNodePlugin",
+  "PgNodeIdAttributesPlugin",
+  "PgAllRowsPlugin",
+  "PgRowByUniquePlugin",
+  "PgConditionArgumentPlugin",
+  "PgConditionCustomFieldsPlugin",
+  "PgConnectionArgOrderByPlugin",
+  "PgConnectionArgOrderByDefaultValuePlugin",
+  "PgConnectionTotalCountPlugin",
+  "PgFirstLastBeforeAfterArgsPlugin",
+  "PgOrderAllAttributesPlugin",
+  "PgOrderByPrimaryKeyPlugin",
+  "PgOrderCustomFieldsPlugin",
+  "PgMutationCreatePlugin",
+  "PgMutationUpdateDeletePlugin",
+  "PgMutationPayloadEdgePlugin",
+  "PgProceduresPlugin",
+  "PgCustomTypeFieldPlugin",
+  "PgRefsPlugin",
+  "PgJWTPlugin",
+  "SwallowErrorsPlugin",
+];
+
+/** Adapts graphile-build's registration API to the small interface the hasura modules use. */
+function schemaTypes(build: GraphileBuild.Build): SchemaTypes {
+  const { GraphQLList, GraphQLNonNull, GraphQLInt, GraphQLString, GraphQLBoolean, GraphQLFloat } = build.graphql;
+  const builtins: Record<string, GraphQLInputType & GraphQLOutputType> = {
+    Int: GraphQLInt,
+    String: GraphQLString,
+    Boolean: GraphQLBoolean,
+    Float: GraphQLFloat,
+  };
+  return {
+    input: (name) => builtins[name] ?? build.getInputTypeByName(name),
+    output: (name) => builtins[name] ?? build.getOutputTypeByName(name),
+    list: <T,>(type: T) => new GraphQLList(new GraphQLNonNull(type as GraphQLInputType)) as T,
+    nonNullList: <T,>(type: T) => new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(type as GraphQLInputType))) as T,
+    nonNull: <T,>(type: T) => new GraphQLNonNull(type as GraphQLInputType) as T,
+    registerInputObject: (name: string, fields: () => GraphQLInputFieldConfigMap) =>
+      build.registerInputObjectType(name, {}, () => ({ fields }), `hasura ${name}`),
+    registerEnum: (name: string, values: GraphQLEnumValueConfigMap) =>
+      build.registerEnumType(name, {}, () => ({ values }), `hasura ${name}`),
+    registerObject: (name: string, fields: () => Record<string, PlannedField>) =>
+      build.registerObjectType(name, {}, () => ({ fields: () => fields() as never }), `hasura ${name}`),
+  };
+}
+
+const sourcesByBuild = new WeakMap<DataGraphModel, Map<string, RowSource>>();
+function sources(model: DataGraphModel): Map<string, RowSource> {
+  let map = sourcesByBuild.get(model);
+  if (!map) sourcesByBuild.set(model, (map = new Map(model.tables.map((t) => [t.name, tableSource(t)]))));
+  return map;
+}
+
+export const HasuraPlugin: GraphileConfig.Plugin = {
+  name: "PrefectHasuraPlugin",
+  description: "Prefect Server v1's Hasura-shaped API over the tracked tables",
+  version: "1.0.0",
+  inflection: {
+    replace: {
+      tableType(_previous, _options, codec) {
+        const pg = codec.extensions?.pg;
+        return pg ? graphqlTableName({ schema: pg.schemaName, table: pg.name }) : codec.name;
+      },
+    },
+  },
+  gather: {
+    hooks: {
+      pgCodecs_findPgCodec(_info, event) {
+        const replacement = REPLACEMENT_CODECS[event.pgType.typname];
+        if (replacement && event.pgType.getNamespace()?.nspname === "pg_catalog") event.pgCodec = replacement;
+      },
+    },
+  },
+  schema: {
+    hooks: {
+      build(build) {
+        return build.extend(build, { hasuraModel: buildModel(build.input.pgRegistry) }, "hasura table model");
+      },
+      init: {
+        after: ["PgCodecs", "PgTables"],
+        callback(_, build) {
+          const model = build.hasuraModel;
+          const types = schemaTypes(build);
+          for (const config of Object.values(scalarConfigs)) {
+            build.registerScalarType(config.name, {}, () => config, `hasura scalar ${config.name}`);
+          }
+          for (const [name, codec] of Object.entries(REPLACEMENT_CODECS)) {
+            build.setGraphQLTypeForPgCodec(codec, ["input", "output"], name);
+          }
+          registerSelectColumnEnums(model, types);
+          registerFilterTypes(model, types);
+          registerOrderingTypes(model, types);
+          registerAggregateTypes(model, types);
+          registerFunctionArgTypes(model, types);
+          return _;
+        },
+      },
+      GraphQLObjectType_fields(fields, build, context) {
+        const model = build.hasuraModel;
+        const types = schemaTypes(build);
+        const { scope } = context;
+        if (scope.isRootQuery) {
+          return build.extend(
+            fields,
+            { ...rootTableFields(model, types, sources(model)), ...rootFunctionFields(model, types) } as never,
+            "hasura root fields",
+          );
+        }
+        if (scope.isPgClassType && scope.pgCodec) {
+          const table = model.tables.find((t) => t.resource.codec === scope.pgCodec);
+          if (!table) return fields;
+          return build.extend(
+            fields,
+            { ...columnFields(table, types), ...relationshipFields(table, types) } as never,
+            `hasura fields of ${table.name}`,
+          );
+        }
+        return fields;
+      },
+    },
+  },
+  grafast: {
+    middleware: {
+      prepareArgs(next, event) {
+        const { document, variableValues } = normalizeOrderBy(
+          event.args.schema,
+          event.args.document,
+          event.args.variableValues as Record<string, unknown> | undefined,
+        );
+        event.args.document = document;
+        event.args.variableValues = variableValues;
+        return next();
+      },
+    },
+  },
+};
+
+export interface DataGraphOptions {
+  /** Postgres URL; a pool is created (and ended by `release`). */
+  connectionString: string;
+  poolSize?: number;
+  /** The pg Client class of the pool (tests count statements with a subclass). */
+  client?: typeof pg.Client;
+}
+
+/**
+ * A pool whose sessions read naive timestamps as UTC and print intervals as Postgres text, as v1's database did.
+ */
+export function createDataGraphPool(connectionString: string, max = 10, client?: typeof pg.Client): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    ...(client ? { Client: client } : {}),
+    application_name: "prefect-server-postgraphile",
+    options: "-c TimeZone=UTC -c IntervalStyle=postgres",
+  });
+  pool.on("error", () => {});
+  return pool;
+}
+
+export function makeDataGraphPreset(pool: pg.Pool, log: Pick<Logger, "error"> = logger("PostGraphile")): GraphileConfig.Preset {
+  return {
+    extends: [PostGraphileAmberPreset],
+    plugins: [HasuraPlugin, makeFederationPlugin()],
+    disablePlugins: DISABLED_PLUGINS,
+    pgServices: [makePgService({ pool, schemas: ["public", "utility"] })],
+    schema: {
+      dontSwallowErrors: true,
+      // PgRelationsPlugin and PgAttributesPlugin stay (introspection needs them) but generate nothing.
+      defaultBehavior:
+        "-singularRelation:resource:single -manyRelation:resource:list -manyRelation:resource:connection -connection -list -attribute:select -attribute:base -attribute:insert -attribute:update -attribute:filterBy -attribute:orderBy",
+    },
+    grafserv: { graphqlPath: "/graphql", maskError: makeMaskError(log) },
+    grafast: { explain: false },
+  };
+}
+
+export interface DataGraphSchema {
+  schema: GraphQLSchema;
+  resolvedPreset: GraphileConfig.ResolvedPreset;
+  pool: pg.Pool;
+  /** Ends the pool. */
+  release(): Promise<void>;
+}
+
+/** Builds the data graph's schema (for the gateway to run in-process, and for tests). */
+export async function makeDataGraphSchema(options: DataGraphOptions | string): Promise<DataGraphSchema> {
+  const { connectionString, poolSize, client } = typeof options === "string" ? { connectionString: options } : options;
+  const pool = createDataGraphPool(connectionString, poolSize, client);
+  try {
+    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool));
+    return { schema, resolvedPreset, pool, release: () => pool.end() };
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+}

@@ -1,0 +1,67 @@
+// The data graph against a per-file test database: build the schema once, run operations without HTTP, and count
+// the SQL statements each operation sends.
+import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
+import { grafast } from "postgraphile/grafast";
+import type { ExecutionResult } from "graphql";
+import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
+import { useTestDatabase } from "../helpers/database.ts";
+import { seed } from "./seed.ts";
+
+export interface DataGraphHarness {
+  /** Runs one operation; `statements` holds the SQL statements it sent. */
+  run(source: string, variableValues?: Record<string, unknown>): Promise<ExecutionResult & { statements: string[] }>;
+  /** Runs and fails on any error; returns `data`. */
+  data(source: string, variableValues?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  readonly graph: DataGraphSchema;
+  readonly db: ReturnType<typeof useTestDatabase>;
+}
+
+let statements: string[] = [];
+
+class CountingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === "string" ? first : first?.text;
+    if (text) statements.push(text);
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
+}
+
+/** Registers hooks creating a seeded database and the schema over it. */
+export function useDataGraph(options: { seed?: boolean } = {}): DataGraphHarness {
+  const db = useTestDatabase();
+  let graph: DataGraphSchema | undefined;
+  beforeAll(async () => {
+    if (options.seed !== false) await seed(db.pool);
+    graph = await makeDataGraphSchema({ connectionString: db.url, poolSize: 2, client: CountingClient });
+  });
+  afterAll(async () => {
+    await graph?.release();
+  });
+  const run: DataGraphHarness["run"] = async (source, variableValues) => {
+    if (!graph) throw new Error("useDataGraph(): only inside tests");
+    statements = [];
+    const result = (await grafast({
+      schema: graph.schema,
+      resolvedPreset: graph.resolvedPreset,
+      requestContext: {},
+      source,
+      variableValues: variableValues ?? null,
+    })) as ExecutionResult;
+    return { ...result, statements: statements.filter((s) => !/^(begin|commit|rollback|select set_config)/i.test(s.trim())) };
+  };
+  return {
+    run,
+    async data(source, variableValues) {
+      const result = await run(source, variableValues);
+      if (result.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+      return result.data as Record<string, unknown>;
+    },
+    get graph() {
+      if (!graph) throw new Error("useDataGraph(): only inside tests");
+      return graph;
+    },
+    db,
+  };
+}

@@ -1,0 +1,66 @@
+// The service over HTTP: start(config, log), /health, both GraphQL paths, error status and masking, stop().
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { pino } from "pino";
+import { loadConfig } from "../../services/shared/src/config.ts";
+import { start, type RunningDataGraph } from "../../services/postgraphile/src/index.ts";
+import { useTestDatabase } from "../helpers/database.ts";
+import { ids, seed } from "./seed.ts";
+
+const db = useTestDatabase();
+let service: RunningDataGraph;
+let base: string;
+
+beforeAll(async () => {
+  await seed(db.pool);
+  const config = loadConfig({
+    env: { DATABASE_URL: db.url, PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0", PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1" },
+    ignoreUserFile: true,
+  });
+  service = await start(config, pino({ level: "silent" }));
+  base = `http://127.0.0.1:${service.address.port}`;
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+const post = (path: string, body: unknown, accept = "application/json") =>
+  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", accept }, body: JSON.stringify(body) });
+
+describe("postgraphile service", () => {
+  test("GET /health answers 200 {status: ok}", async () => {
+    const response = await fetch(`${base}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  test.each(["/graphql", "/v1alpha1/graphql"])("POST %s runs GraphQL", async (path) => {
+    const response = await post(path, { query: `query($id: uuid!) { flow_by_pk(id: $id) { name } }`, variables: { id: ids.flow.report } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { flow_by_pk: { name: "report" } } });
+  });
+
+  test("an execution error is HTTP 200 with errors[].message", async () => {
+    const response = await post("/graphql", { query: `{ flow(where: {created: {_gt: "not a time"}}) { id } }` });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { errors: { message: string }[] };
+    expect(body.errors[0]!.message).toMatch(/invalid input syntax for type timestamp with time zone/);
+    expect(JSON.stringify(body)).not.toMatch(/select|from "public"/i);
+  });
+
+  test("distinct_on that does not lead order_by is a clear error", async () => {
+    const response = await post("/graphql", { query: `{ flow(distinct_on: name, order_by: {version: asc}) { id } }` });
+    const body = (await response.json()) as { errors: { message: string }[] };
+    expect(body.errors[0]!.message).toBe('"distinct_on" columns must match initial "order_by" columns');
+  });
+
+  test("_service { sdl } is served for the gateway", async () => {
+    const response = await post("/graphql", { query: `{ _service { sdl } }` });
+    const body = (await response.json()) as { data: { _service: { sdl: string } } };
+    expect(body.data._service.sdl).toContain("flow_run_aggregate(");
+  });
+
+  test("an unknown path is 404", async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
