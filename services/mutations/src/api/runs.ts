@@ -20,7 +20,7 @@ export interface CreateFlowRunInput {
   flow_run_name?: string | null;
 }
 
-interface FlowForRun {
+export interface FlowForRun {
   id: string;
   tenant_id: string | null;
   archived: boolean;
@@ -32,7 +32,7 @@ interface FlowForRun {
   default_parameters: Json | null;
 }
 
-const FLOW_FOR_RUN_COLUMNS = `f.id, f.tenant_id, f.archived, f.parameters, f.run_config, f.environment,
+export const FLOW_FOR_RUN_COLUMNS = `f.id, f.tenant_id, f.archived, f.parameters, f.run_config, f.environment,
   fg.labels AS group_labels, fg.run_config AS group_run_config, fg.default_parameters`;
 
 const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
@@ -105,26 +105,32 @@ export function runParameters(flowParameters: unknown, groupDefaults: Json | nul
   return parameters;
 }
 
-// Inserts the run (an upsert on (idempotency_key, flow_id): a repeated key returns the existing run and bumps only
-// its `updated`) and, for a new run, its Scheduled state, version 1, in one statement. The insert trigger creates
-// the task runs.
-const CREATE_FLOW_RUN_SQL = `
-WITH ins AS (
-  INSERT INTO flow_run (tenant_id, flow_id, parameters, context, labels, run_config, scheduled_start_time, idempotency_key, name)
-  VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7::timestamptz, now()), $8, $9)
-  ON CONFLICT (idempotency_key, flow_id) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-  RETURNING id, tenant_id, scheduled_start_time, (xmax = 0) AS inserted
+// Inserts runs (an upsert on (idempotency_key, flow_id): a repeated key returns the existing run and bumps only its
+// `updated`, and marks it auto-scheduled when the new row is) and, for each new run, its Scheduled state, version 1,
+// in one statement. $1 is a jsonb array of NewFlowRun rows. The insert trigger creates the task runs.
+const INSERT_FLOW_RUNS_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant_id uuid, flow_id uuid, parameters jsonb, context jsonb,
+    labels jsonb, run_config jsonb, scheduled_start_time timestamptz, idempotency_key varchar, name varchar, auto_scheduled boolean)
+),
+ins AS (
+  INSERT INTO flow_run (tenant_id, flow_id, parameters, context, labels, run_config, scheduled_start_time, idempotency_key, name, auto_scheduled)
+  SELECT tenant_id, flow_id, parameters, context, labels, run_config, COALESCE(scheduled_start_time, now()), idempotency_key, name, auto_scheduled
+  FROM input ORDER BY ord
+  ON CONFLICT (idempotency_key, flow_id) DO UPDATE
+    SET idempotency_key = EXCLUDED.idempotency_key, auto_scheduled = flow_run.auto_scheduled OR EXCLUDED.auto_scheduled
+  RETURNING id, tenant_id, flow_id, idempotency_key, scheduled_start_time, (xmax = 0) AS inserted
 ),
 state AS (
   SELECT ins.*, to_char(ins.scheduled_start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') AS start_text FROM ins
 ),
 scheduled AS (
   INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
-  SELECT tenant_id, id, 1, 'Scheduled', 'Flow run scheduled.', $10::jsonb->'_result', scheduled_start_time,
-         $10::jsonb || jsonb_build_object('start_time', start_text), clock_timestamp()
+  SELECT tenant_id, id, 1, 'Scheduled', 'Flow run scheduled.', $2::jsonb->'_result', scheduled_start_time,
+         $2::jsonb || jsonb_build_object('start_time', start_text), clock_timestamp()
   FROM state WHERE inserted
 )
-SELECT id FROM ins`;
+SELECT id, flow_id, idempotency_key FROM ins`;
 
 const SCHEDULED_STATE_TEMPLATE = JSON.stringify({
   type: "Scheduled",
@@ -134,29 +140,57 @@ const SCHEDULED_STATE_TEMPLATE = JSON.stringify({
   _result: { type: "NoResultType" },
 });
 
+/** A run to insert, its columns as create_flow_run computes them. */
+export interface NewFlowRun {
+  tenant_id: string | null;
+  flow_id: string;
+  parameters: Json;
+  context: unknown;
+  labels: string[];
+  run_config: unknown;
+  /** ISO date-time; null means now. */
+  scheduled_start_time: string | null;
+  idempotency_key: string | null;
+  name: string;
+  auto_scheduled: boolean;
+}
+
+/**
+ * Inserts runs with their Scheduled states in one statement; a run whose (idempotency key, flow) exists is not
+ * inserted again, its id is returned instead. Returns one row per distinct input key, in input order.
+ */
+export async function insertFlowRuns(db: Queryable, runs: NewFlowRun[]): Promise<{ id: string; flow_id: string; idempotency_key: string | null }[]> {
+  if (runs.length === 0) return [];
+  const { rows } = await db.query<{ id: string; flow_id: string; idempotency_key: string | null }>({
+    name: "mutations.insert_flow_runs",
+    text: INSERT_FLOW_RUNS_SQL,
+    values: [JSON.stringify(runs.map((run, ord) => ({ ord, ...run }))), SCHEDULED_STATE_TEMPLATE],
+  });
+  return rows;
+}
+
+/** The columns of a new run of `flow` from create_flow_run's inputs (labels, run_config and parameter precedence). */
+export function newFlowRun(flow: FlowForRun, input: Omit<CreateFlowRunInput, "flow_id" | "version_group_id">, autoScheduled = false): NewFlowRun {
+  const runConfig = input.run_config ?? flow.group_run_config ?? flow.run_config ?? null;
+  return {
+    tenant_id: flow.tenant_id,
+    flow_id: flow.id,
+    parameters: runParameters(flow.parameters, flow.default_parameters, input.parameters),
+    context: input.context ?? {},
+    labels: runLabels(input, flow),
+    run_config: runConfig,
+    scheduled_start_time: input.scheduled_start_time ?? null,
+    idempotency_key: input.idempotency_key ?? null,
+    name: input.flow_run_name || randomRunName(),
+    auto_scheduled: autoScheduled,
+  };
+}
+
 /** create_flow_run: returns the new run's id, or the existing run's id for a repeated idempotency key. */
 export async function createFlowRun(db: Queryable, input: CreateFlowRunInput): Promise<string> {
   const flow = await flowForRun(db, input);
-  const labels = runLabels(input, flow);
-  const runConfig = input.run_config ?? flow.group_run_config ?? flow.run_config ?? null;
-  const parameters = runParameters(flow.parameters, flow.default_parameters, input.parameters);
-  const { rows } = await db.query<{ id: string }>({
-    name: "mutations.create_flow_run",
-    text: CREATE_FLOW_RUN_SQL,
-    values: [
-      flow.tenant_id,
-      flow.id,
-      JSON.stringify(parameters),
-      JSON.stringify(input.context ?? {}),
-      JSON.stringify(labels),
-      runConfig === null ? null : JSON.stringify(runConfig),
-      input.scheduled_start_time ?? null,
-      input.idempotency_key ?? null,
-      input.flow_run_name || randomRunName(),
-      SCHEDULED_STATE_TEMPLATE,
-    ],
-  });
-  return rows[0]!.id;
+  const [row] = await insertFlowRuns(db, [newFlowRun(flow, input)]);
+  return row!.id;
 }
 
 export interface TaskRunInfo {

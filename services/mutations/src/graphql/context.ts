@@ -28,6 +28,11 @@ export function agentIdHeader(context: Context): string | null {
   return normaliseUuid(context.headers["x-prefect-agent-id"]) ?? null;
 }
 
+/** How the API schedules runs: `services.towel.max_scheduled_runs_per_flow` events per flow, problems logged. */
+export function scheduleOptions(context: Context): { maxRuns: number; log: Logger } {
+  return { maxRuns: context.config.services.towel.max_scheduled_runs_per_flow, log: context.log };
+}
+
 /** The Core version a client sends in `X-PREFECT-CORE-VERSION`. */
 export function coreVersionHeader(context: Context): string | null {
   return context.headers["x-prefect-core-version"] ?? null;

@@ -22,10 +22,6 @@ export function serviceTypeDefs(): DocumentNode {
 
 /** Mutations of the schema whose behaviour is not built yet: they fail with a clear error instead of returning null. */
 export const NOT_YET_IMPLEMENTED = [
-  "set_schedule_active",
-  "set_schedule_inactive",
-  "set_flow_group_schedule",
-  "delete_flow_group_schedule",
   "create_cloud_hook",
   "test_cloud_hook",
   "delete_cloud_hook",

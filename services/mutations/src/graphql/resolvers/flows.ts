@@ -1,7 +1,8 @@
-// Flow and flow-group mutations.
+// Flow, flow-group and schedule mutations.
 import * as flows from "../../api/flows.ts";
 import * as groups from "../../api/flow_groups.ts";
-import type { Context } from "../context.ts";
+import * as schedules from "../../api/schedules.ts";
+import { scheduleOptions, type Context } from "../context.ts";
 
 type Input<T> = { input: T };
 type CreateFlowArgs = Omit<flows.CreateFlowInput, "set_schedule_active" | "serialized_flow"> & {
@@ -18,7 +19,10 @@ function createFlow(context: Context, input: CreateFlowArgs, serializedFlow: unk
   return flows.createFlow(
     context.db,
     { ...input, serialized_flow: serializedFlow, set_schedule_active: setScheduleActive },
-    { coreVersionCutoff: context.config.core_version_cutoff },
+    {
+      coreVersionCutoff: context.config.core_version_cutoff,
+      activateSchedule: (client, flowId) => schedules.activateScheduleOfNewFlow(client, flowId, scheduleOptions(context)),
+    },
   );
 }
 
@@ -51,6 +55,13 @@ export const flowsResolvers = {
       ok(await groups.setFlowGroupLabels(context.db, input.flow_group_id, input.labels)),
     set_flow_group_run_config: async (_: unknown, { input }: GroupId<{ run_config?: unknown }>, context: Context) =>
       ok(await groups.setFlowGroupRunConfig(context.db, input.flow_group_id, input.run_config)),
+    set_flow_group_schedule: async (_: unknown, { input }: Input<schedules.FlowGroupScheduleInput>, context: Context) =>
+      ok(await schedules.setFlowGroupSchedule(context.db, input, scheduleOptions(context))),
+    delete_flow_group_schedule: async (_: unknown, { input }: GroupId, context: Context) =>
+      ok(await schedules.deleteFlowGroupSchedule(context.db, input.flow_group_id, scheduleOptions(context))),
+    set_schedule_active: async (_: unknown, { input }: FlowId, context: Context) =>
+      ok(await schedules.setScheduleActive(context.db, input.flow_id, scheduleOptions(context))),
+    set_schedule_inactive: async (_: unknown, { input }: FlowId, context: Context) => ok(await schedules.setScheduleInactive(context.db, input.flow_id)),
     set_flow_group_default_parameters: async (_: unknown, { input }: GroupId<{ parameters: unknown }>, context: Context) =>
       ok(await groups.setFlowGroupDefaultParameters(context.db, input.flow_group_id, input.parameters)),
   },
