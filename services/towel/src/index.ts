@@ -1,0 +1,165 @@
+// Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller), as the CLI's service registry
+// expects it: `start(config, log)` resolves once every worker is running, to a handle whose `stop()` closes the
+// workers (waiting for the passes in progress), the queues and the connections.
+import type { Config } from "../../shared/src/config.ts";
+import { createPool, type Pool } from "../../shared/src/database/pool.ts";
+import type { Logger } from "../../shared/src/logger.ts";
+import type { ScheduleSource } from "./loops/scheduler.ts";
+import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
+import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
+
+/** Finished jobs kept per queue, for inspection. */
+const KEEP_COMPLETED_JOBS = 100;
+const KEEP_FAILED_JOBS = 500;
+/** A job's lock; BullMQ renews it at half this while a pass runs, so a slow pass keeps its lock. */
+const LOCK_DURATION_MS = 60_000;
+/** Connections of the towel's own database pool (each pass uses one at a time). */
+const POOL_SIZE = 4;
+/** How long stop() waits for the passes in progress before it closes the workers regardless. */
+const STOP_WAIT_MS = LOCK_DURATION_MS;
+/** How long closing the queues and connections may take once the workers are closed (the queue store may be gone). */
+const CLOSE_WAIT_MS = 3_000;
+
+/** Resolves to true when `work` settles within `ms`, false otherwise (work keeps running). */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RunningTowel {
+  stop(): Promise<void>;
+}
+
+export interface TowelOptions {
+  /** A pool to use instead of one of our own (not closed by stop()). */
+  db?: Pool;
+  /** The workers to run instead of towelWorkers(). */
+  workers?: TowelWorkerDefinition[];
+  /** Where the Scheduler gets its schedule arithmetic; without it the Scheduler loop does not run. */
+  scheduleSource?: ScheduleSource;
+  loggerFor?: (name: string) => Logger;
+  hooks?: PassHooks;
+}
+
+/** The CLI's entry point. */
+export function start(config: Config, log: Logger): Promise<RunningTowel> {
+  return startTowel(config, log);
+}
+
+interface Running {
+  definition: TowelWorkerDefinition;
+  queue: TowelQueue;
+  worker?: TowelWorker;
+}
+
+/** Makes sure a queue has its global concurrency and, for a loop, its job scheduler (idempotent, any replica). */
+async function prepareQueue(entry: Running, config: Config): Promise<void> {
+  const { definition, queue } = entry;
+  if (definition.globalConcurrency !== undefined) await queue.setGlobalConcurrency(definition.globalConcurrency);
+  if (definition.everyMs) {
+    await queue.upsertJobScheduler(
+      definition.queue,
+      { every: definition.everyMs(config) },
+      { name: definition.name, data: {}, opts: { removeOnComplete: KEEP_COMPLETED_JOBS, removeOnFail: KEEP_FAILED_JOBS } },
+    );
+  }
+}
+
+export async function startTowel(config: Config, log: Logger, options: TowelOptions = {}): Promise<RunningTowel> {
+  const ownPool = options.db === undefined;
+  const db = options.db ?? createPool(config.database.connection_url, POOL_SIZE);
+  const definitions = options.workers ?? towelWorkers({ scheduleSource: options.scheduleSource });
+  if (!definitions.some((definition) => definition.name === "Scheduler") && options.workers === undefined) {
+    log.warn(
+      "The Scheduler loop is not running: no schedule source is wired in yet (it comes with the shared schedules module). " +
+        "Lazarus and ZombieKiller run as usual.",
+    );
+  }
+  const context: TowelContext = { db, config, loggerFor: options.loggerFor ?? defaultLoggerFor, hooks: options.hooks ?? {} };
+  let backend: QueueBackend | undefined;
+  const running: Running[] = [];
+  const active = new Set<Promise<unknown>>();
+  try {
+    backend = createQueueBackend(config);
+    for (const definition of definitions) {
+      const onError = (error: Error) => context.loggerFor(definition.name).error({ err: error }, `Queue error: ${error.message}`);
+      const entry: Running = { definition, queue: backend.createQueue(definition.queue, onError) };
+      running.push(entry);
+      await prepareQueue(entry, config);
+      const processor = (job: TowelJob) => {
+        const pass = definition.process(job, context);
+        active.add(pass);
+        void pass.finally(() => active.delete(pass)).catch(() => {});
+        return pass;
+      };
+      entry.worker = backend.createWorker(definition.queue, processor, {
+        concurrency: definition.concurrency,
+        lockDurationMs: LOCK_DURATION_MS,
+        onError,
+      });
+    }
+    // A Redis that restarted may have lost the schedulers and the concurrency settings: put them back.
+    backend.onReconnect(() => {
+      log.info("Queue connection re-established; re-creating the loop schedulers.");
+      for (const entry of running) {
+        prepareQueue(entry, config).catch((error: unknown) =>
+          log.error({ err: error, queue: entry.definition.queue }, "Could not re-create a loop scheduler"),
+        );
+      }
+    });
+  } catch (error) {
+    await shutdown(running, active, backend, ownPool ? db : undefined, log);
+    throw error;
+  }
+  log.info(
+    {
+      backend: backend.name,
+      location: backend.location,
+      loops: definitions.filter((definition) => definition.everyMs).map((definition) => `${definition.name} every ${definition.everyMs!(config) / 1000} s`),
+      debug_mode: config.services.towel.debug_mode,
+    },
+    "towel started",
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        log.info("towel stopping: waiting for the passes in progress");
+        await shutdown(running, active, backend, ownPool ? db : undefined, log);
+        log.info("towel stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function shutdown(
+  running: Running[],
+  active: Set<Promise<unknown>>,
+  backend: QueueBackend | undefined,
+  db: Pool | undefined,
+  log: Logger,
+): Promise<void> {
+  // Workers first: closing stops them taking new jobs and lets the passes in progress finish. A pass that outlives
+  // STOP_WAIT_MS, or a queue store that went away, must not keep the process from stopping: then the workers are
+  // closed by force (an unfinished pass's transaction is rolled back; its job is retried once its lock expires).
+  const workers = running.flatMap((entry) => (entry.worker ? [entry.worker] : []));
+  const closing = Promise.allSettled(workers.map((worker) => worker.close()));
+  if (!(await within(STOP_WAIT_MS, Promise.allSettled([...active])))) {
+    log.warn(`The passes in progress did not finish within ${STOP_WAIT_MS / 1000} s; closing the workers anyway.`);
+  }
+  if (!(await within(CLOSE_WAIT_MS, closing))) {
+    log.warn("The workers did not close cleanly (is the queue store reachable?); closing them by force.");
+    await within(CLOSE_WAIT_MS, Promise.allSettled(workers.map((worker) => worker.close(true))));
+  }
+  if (!(await within(CLOSE_WAIT_MS, Promise.allSettled(running.map((entry) => entry.queue.close()))))) {
+    log.warn("The queues did not close cleanly (is the queue store reachable?).");
+  }
+  await within(CLOSE_WAIT_MS, backend?.close() ?? Promise.resolve());
+  await db?.end();
+}
