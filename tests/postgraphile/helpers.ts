@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from "vitest";
 import { grafast } from "postgraphile/grafast";
 import type { ExecutionResult } from "graphql";
 import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
+import { makeMaskError } from "../../services/postgraphile/src/errors.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { seed } from "./seed.ts";
 
@@ -18,6 +19,7 @@ export interface DataGraphHarness {
 }
 
 let statements: string[] = [];
+const maskError = makeMaskError({ error: () => {} });
 
 class CountingClient extends pg.Client {
   override query(...args: unknown[]): never {
@@ -29,12 +31,17 @@ class CountingClient extends pg.Client {
 }
 
 /** Registers hooks creating a seeded database and the schema over it. */
-export function useDataGraph(options: { seed?: boolean } = {}): DataGraphHarness {
+export function useDataGraph(options: { seed?: boolean; enableTableMutations?: boolean } = {}): DataGraphHarness {
   const db = useTestDatabase();
   let graph: DataGraphSchema | undefined;
   beforeAll(async () => {
     if (options.seed !== false) await seed(db.pool);
-    graph = await makeDataGraphSchema({ connectionString: db.url, poolSize: 2, client: CountingClient });
+    graph = await makeDataGraphSchema({
+      connectionString: db.url,
+      poolSize: 2,
+      client: CountingClient,
+      enableTableMutations: options.enableTableMutations,
+    });
   });
   afterAll(async () => {
     await graph?.release();
@@ -49,7 +56,12 @@ export function useDataGraph(options: { seed?: boolean } = {}): DataGraphHarness
       source,
       variableValues: variableValues ?? null,
     })) as ExecutionResult;
-    return { ...result, statements: statements.filter((s) => !/^(begin|commit|rollback|select set_config)/i.test(s.trim())) };
+    return {
+      ...result,
+      // What the service's HTTP layer (grafserv's maskError) would send.
+      ...(result.errors ? { errors: result.errors.map(maskError) } : {}),
+      statements: statements.filter((s) => !/^(begin|commit|rollback|select set_config|savepoint|release savepoint)/i.test(s.trim())),
+    };
   };
   return {
     run,

@@ -134,3 +134,12 @@ export async function seed(db: Pick<Pool, "query">): Promise<void> {
     [flowRun.a, task.t1, task.t3],
   );
 }
+
+/** The key of every seeded id (`a` for flowRun.a, `etl2` for flow.etl2, `t3`, `reportTask`, `alpha`, `log0` …), for readable expectations. */
+export const labelOf: ReadonlyMap<string, string> = new Map(
+  Object.entries(ids).flatMap(([name, group]): Array<[string, string]> =>
+    typeof group === "string"
+      ? [[group, name]]
+      : Object.entries(group).map(([key, id]) => [id, Array.isArray(group) ? `${name}${key}` : key]),
+  ),
+);

@@ -8,24 +8,32 @@ import { ids, seed } from "./seed.ts";
 
 const db = useTestDatabase();
 let service: RunningDataGraph;
+let withMutations: RunningDataGraph;
 let base: string;
+
+const startService = (env: Record<string, string> = {}) =>
+  start(
+    loadConfig({
+      env: { DATABASE_URL: db.url, PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0", PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1", ...env },
+      ignoreUserFile: true,
+    }),
+    pino({ level: "silent" }),
+  );
 
 beforeAll(async () => {
   await seed(db.pool);
-  const config = loadConfig({
-    env: { DATABASE_URL: db.url, PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0", PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1" },
-    ignoreUserFile: true,
-  });
-  service = await start(config, pino({ level: "silent" }));
+  service = await startService();
+  withMutations = await startService({ PREFECT_SERVER__SERVICES__POSTGRAPHILE__ENABLE_TABLE_MUTATIONS: "true" });
   base = `http://127.0.0.1:${service.address.port}`;
 });
 
 afterAll(async () => {
   await service?.stop();
+  await withMutations?.stop();
 });
 
-const post = (path: string, body: unknown, accept = "application/json") =>
-  fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", accept }, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, accept = "application/json", to = base) =>
+  fetch(`${to}${path}`, { method: "POST", headers: { "content-type": "application/json", accept }, body: JSON.stringify(body) });
 
 describe("postgraphile service", () => {
   test("GET /health answers 200 {status: ok}", async () => {
@@ -58,6 +66,25 @@ describe("postgraphile service", () => {
     const response = await post("/graphql", { query: `{ _service { sdl } }` });
     const body = (await response.json()) as { data: { _service: { sdl: string } } };
     expect(body.data._service.sdl).toContain("flow_run_aggregate(");
+  });
+
+  test("table mutations are off by default", async () => {
+    const response = await post("/graphql", { query: `mutation { insert_project(objects: []) { affected_rows } }` });
+    expect(await response.json()).toEqual({ errors: [expect.objectContaining({ message: "Schema is not configured to execute mutation operation." })] });
+  });
+
+  test("with enable_table_mutations, a request's mutations are one transaction and errors read as Hasura's", async () => {
+    const url = `http://127.0.0.1:${withMutations.address.port}`;
+    const insert = (alias: string, name: string) => `${alias}: insert_project_one(object: {tenant_id: "${ids.tenant.alpha}", name: "${name}"}) { name }`;
+    const failed = await post("/v1alpha1/graphql", { query: `mutation { ${insert("a", "http-1")} ${insert("b", "http-1")} }` }, "application/json", url);
+    expect(failed.status).toBe(200);
+    expect(await failed.json()).toEqual({
+      data: null,
+      errors: [expect.objectContaining({ message: 'Uniqueness violation. duplicate key value violates unique constraint "project_tenant_id_name_key"', extensions: { code: "constraint-violation" } })],
+    });
+    const ok = await post("/graphql", { query: `mutation { ${insert("a", "http-1")} ${insert("b", "http-2")} }` }, "application/json", url);
+    expect(await ok.json()).toEqual({ data: { a: { name: "http-1" }, b: { name: "http-2" } } });
+    expect((await db.pool.query(`select count(*)::int as n from project where name like 'http-%'`)).rows[0]).toEqual({ n: 2 });
   });
 
   test("an unknown path is 404", async () => {

@@ -1,7 +1,9 @@
 // What clients see of an error. GraphQL errors (validation, bad input) and our own SafeErrors pass unchanged;
 // Postgres data exceptions (SQLSTATE class 22: an invalid timestamp, a malformed array literal…) pass with
-// Postgres' message only, as Hasura did; anything else is logged in full and replaced by a reference, so no SQL
-// text, table internals or stack trace reaches a client.
+// Postgres' message only, as Hasura did; integrity constraint violations (class 23, from table mutations) pass
+// with Hasura's prefix ("Uniqueness violation. duplicate key value violates …", code constraint-violation);
+// anything else is logged in full and replaced by a reference, so no SQL text, table internals or stack trace
+// reaches a client.
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { isSafeError } from "postgraphile/grafast";
@@ -13,6 +15,16 @@ interface PgError extends Error {
 
 const isDataException = (error: PgError) => typeof error.code === "string" && /^22[0-9A-Z]{3}$/.test(error.code);
 
+/** Hasura's name for each integrity constraint violation (SQLSTATE class 23). */
+const CONSTRAINT_VIOLATIONS: Readonly<Record<string, string>> = {
+  "23001": "Restrict violation",
+  "23502": "Not-NULL violation",
+  "23503": "Foreign key violation",
+  "23505": "Uniqueness violation",
+  "23514": "Check constraint violation",
+  "23P01": "Exclusion violation",
+};
+
 export function makeMaskError(log: Pick<Logger, "error">): (error: GraphQLError) => GraphQLError {
   return (error) => {
     const original = error.originalError as PgError | undefined;
@@ -22,6 +34,14 @@ export function makeMaskError(log: Pick<Logger, "error">): (error: GraphQLError)
         nodes: error.nodes,
         path: error.path,
         extensions: { code: "data-exception" },
+      });
+    }
+    const violation = original.code ? CONSTRAINT_VIOLATIONS[original.code] : undefined;
+    if (violation) {
+      return new GraphQLError(`${violation}. ${original.message}`, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: "constraint-violation" },
       });
     }
     const reference = randomUUID();

@@ -61,10 +61,7 @@ export interface RunningDataGraph {
 export async function start(config: Config, log: Logger): Promise<RunningDataGraph> {
   const settings = config.services.postgraphile;
   const pool = createDataGraphPool(config.database.connection_url, config.database.pool_size);
-  if (settings.enable_table_mutations) {
-    log.warn("services.postgraphile.enable_table_mutations is set, but table mutations are not implemented yet; ignoring it");
-  }
-  const pgl = postgraphile(makeDataGraphPreset(pool, log));
+  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations }));
   try {
     await pgl.getSchema(); // fail start-up on a missing table or an unreachable database
   } catch (error) {

@@ -19,7 +19,10 @@ import { relationshipFields } from "./hasura/relationships.ts";
 import { REPLACEMENT_CODECS, scalarConfigs } from "./hasura/scalars.ts";
 import { columnFields, rootTableFields } from "./hasura/tables.ts";
 import type { PlannedField, SchemaTypes } from "./hasura/types.ts";
+import { registerMutationTypes, rootMutationFields } from "./hasura/mutations.ts";
 import { makeFederationPlugin } from "./federation.ts";
+import { makeRequestTransactionPlugin } from "./transaction.ts";
+import { KnownOperationTypesPlugin } from "./validation.ts";
 import { makeMaskError } from "./errors.ts";
 import { logger, type Logger } from "../../shared/src/logger.ts";
 
@@ -29,6 +32,17 @@ declare global {
   namespace GraphileBuild {
     interface Build {
       hasuraModel: DataGraphModel;
+    }
+    interface SchemaOptions {
+      /** Add v1's Hasura table mutations (`services.postgraphile.enable_table_mutations`). */
+      hasuraTableMutations?: boolean;
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace DataplanPg {
+    interface PgResourceUniqueExtensions {
+      /** The name of the primary key or unique constraint (Hasura's `<t>_constraint` values). */
+      constraintName?: string;
     }
   }
 }
@@ -94,6 +108,33 @@ function sources(model: DataGraphModel): Map<string, RowSource> {
   return map;
 }
 
+/**
+ * Hasura's scalars, registered before PgCodecsPlugin looks for a GraphQL type for every codec (so that our
+ * timestamptz and interval codecs are known and it does not warn about them).
+ */
+export const HasuraScalarsPlugin: GraphileConfig.Plugin = {
+  name: "PrefectHasuraScalarsPlugin",
+  description: "Hasura's scalars (uuid, timestamptz, jsonb, interval, _uuid) and the codecs they stand for",
+  version: "1.0.0",
+  schema: {
+    hooks: {
+      init: {
+        after: ["pg-standard-types"],
+        before: ["PgCodecs"],
+        callback(_, build) {
+          for (const config of Object.values(scalarConfigs)) {
+            build.registerScalarType(config.name, {}, () => config, `hasura scalar ${config.name}`);
+          }
+          for (const [name, codec] of Object.entries(REPLACEMENT_CODECS)) {
+            build.setGraphQLTypeForPgCodec(codec, ["input", "output"], name);
+          }
+          return _;
+        },
+      },
+    },
+  },
+};
+
 export const HasuraPlugin: GraphileConfig.Plugin = {
   name: "PrefectHasuraPlugin",
   description: "Prefect Server v1's Hasura-shaped API over the tracked tables",
@@ -108,6 +149,9 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
   },
   gather: {
     hooks: {
+      pgTables_unique(_info, event) {
+        event.unique.extensions = { ...event.unique.extensions, constraintName: event.pgConstraint.conname };
+      },
       pgCodecs_findPgCodec(_info, event) {
         const replacement = REPLACEMENT_CODECS[event.pgType.typname];
         if (replacement && event.pgType.getNamespace()?.nspname === "pg_catalog") event.pgCodec = replacement;
@@ -124,17 +168,12 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
         callback(_, build) {
           const model = build.hasuraModel;
           const types = schemaTypes(build);
-          for (const config of Object.values(scalarConfigs)) {
-            build.registerScalarType(config.name, {}, () => config, `hasura scalar ${config.name}`);
-          }
-          for (const [name, codec] of Object.entries(REPLACEMENT_CODECS)) {
-            build.setGraphQLTypeForPgCodec(codec, ["input", "output"], name);
-          }
           registerSelectColumnEnums(model, types);
           registerFilterTypes(model, types);
           registerOrderingTypes(model, types);
           registerAggregateTypes(model, types);
           registerFunctionArgTypes(model, types);
+          if (build.options.hasuraTableMutations) registerMutationTypes(model, types);
           return _;
         },
       },
@@ -148,6 +187,9 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
             { ...rootTableFields(model, types, sources(model)), ...rootFunctionFields(model, types) } as never,
             "hasura root fields",
           );
+        }
+        if (scope.isRootMutation && build.options.hasuraTableMutations) {
+          return build.extend(fields, rootMutationFields(model, types) as never, "hasura table mutations");
         }
         if (scope.isPgClassType && scope.pgCodec) {
           const table = model.tables.find((t) => t.resource.codec === scope.pgCodec);
@@ -184,6 +226,13 @@ export interface DataGraphOptions {
   poolSize?: number;
   /** The pg Client class of the pool (tests count statements with a subclass). */
   client?: typeof pg.Client;
+  /** Expose v1's Hasura table mutations (`services.postgraphile.enable_table_mutations`). */
+  enableTableMutations?: boolean;
+}
+
+export interface DataGraphPresetOptions {
+  log?: Pick<Logger, "error">;
+  enableTableMutations?: boolean;
 }
 
 /**
@@ -201,14 +250,22 @@ export function createDataGraphPool(connectionString: string, max = 10, client?:
   return pool;
 }
 
-export function makeDataGraphPreset(pool: pg.Pool, log: Pick<Logger, "error"> = logger("PostGraphile")): GraphileConfig.Preset {
+export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptions = {}): GraphileConfig.Preset {
+  const log = options.log ?? logger("PostGraphile");
   return {
     extends: [PostGraphileAmberPreset],
-    plugins: [HasuraPlugin, makeFederationPlugin()],
+    plugins: [
+      HasuraScalarsPlugin,
+      HasuraPlugin,
+      makeFederationPlugin(),
+      KnownOperationTypesPlugin,
+      ...(options.enableTableMutations ? [makeRequestTransactionPlugin(pool)] : []),
+    ],
     disablePlugins: DISABLED_PLUGINS,
     pgServices: [makePgService({ pool, schemas: ["public", "utility"] })],
     schema: {
       dontSwallowErrors: true,
+      hasuraTableMutations: options.enableTableMutations ?? false,
       // PgRelationsPlugin and PgAttributesPlugin stay (introspection needs them) but generate nothing.
       defaultBehavior:
         "-singularRelation:resource:single -manyRelation:resource:list -manyRelation:resource:connection -connection -list -attribute:select -attribute:base -attribute:insert -attribute:update -attribute:filterBy -attribute:orderBy",
@@ -228,10 +285,10 @@ export interface DataGraphSchema {
 
 /** Builds the data graph's schema (for the gateway to run in-process, and for tests). */
 export async function makeDataGraphSchema(options: DataGraphOptions | string): Promise<DataGraphSchema> {
-  const { connectionString, poolSize, client } = typeof options === "string" ? { connectionString: options } : options;
+  const { connectionString, poolSize, client, enableTableMutations } = typeof options === "string" ? { connectionString: options } : options;
   const pool = createDataGraphPool(connectionString, poolSize, client);
   try {
-    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool));
+    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations }));
     return { schema, resolvedPreset, pool, release: () => pool.end() };
   } catch (error) {
     await pool.end();

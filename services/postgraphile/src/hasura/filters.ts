@@ -17,6 +17,8 @@ type OperatorCompiler = (column: SQL, value: Operand, type: ColumnModel) => SQL;
 
 const cast = (value: Operand, column: ColumnModel) =>
   sql`${sql.value(column.scalar === "jsonb" ? JSON.stringify(value) : (value as string))}::${column.sqlType}`;
+/** `value` as an SQL parameter of `column`'s type (a jsonb value is sent as its JSON text); null is SQL NULL. */
+export const sqlValue = (value: Operand, column: ColumnModel) => (value == null ? sql`null::${column.sqlType}` : cast(value, column));
 const castList = (values: readonly Operand[], column: ColumnModel) =>
   sql`${sql.value(column.scalar === "jsonb" ? values.map((v) => JSON.stringify(v)) : (values as string[]))}::${column.sqlType}[]`;
 const binary =

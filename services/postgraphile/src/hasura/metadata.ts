@@ -139,6 +139,25 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
 ];
 
+/**
+ * Table mutations v1's gateway did not expose because the mutations service has a root field of the same name
+ * (schema-v1.graphql's header): the service's field won, so the data graph leaves these out.
+ */
+export const SHADOWED_MUTATIONS: ReadonlySet<string> = new Set([
+  "delete_tenant",
+  "delete_cloud_hook",
+  "delete_flow",
+  "delete_flow_group",
+  "delete_flow_run",
+  "delete_project",
+  "delete_message",
+  "delete_agent_config",
+  "update_agent_config",
+  "delete_agent",
+  "delete_task_run_artifact",
+  "update_task_run_artifact",
+]);
+
 /** The GraphQL name of a tracked table: v1's Hasura prefixed tables outside `public` with their schema. */
 export function graphqlTableName({ schema, table }: TrackedTable): string {
   return schema === "public" ? table : `${schema}_${table}`;

@@ -25,6 +25,12 @@ export interface RelationshipModel {
   notNull: boolean;
 }
 
+/** A primary key or unique constraint (what `on_conflict: {constraint: …}` names). */
+export interface ConstraintModel {
+  name: string;
+  columns: readonly string[];
+}
+
 export interface TableModel {
   /** GraphQL name (`flow_run`, `utility_traversal`). */
   name: string;
@@ -34,6 +40,8 @@ export interface TableModel {
   columns: readonly ColumnModel[];
   column: ReadonlyMap<string, ColumnModel>;
   primaryKey: readonly string[] | null;
+  /** Primary key and unique constraints, by name. */
+  constraints: readonly ConstraintModel[];
   relationships: RelationshipModel[];
   relationship: Map<string, RelationshipModel>;
 }
@@ -79,6 +87,10 @@ export function buildModel(registry: PgRegistry): DataGraphModel {
       columns,
       column: new Map(columns.map((c) => [c.name, c])),
       primaryKey: primary ? [...primary.attributes] : null,
+      constraints: resource.uniques.flatMap((unique) => {
+        const name = unique.extensions?.constraintName;
+        return name ? [{ name, columns: [...unique.attributes] }] : [];
+      }),
       relationships: [],
       relationship: new Map(),
     };

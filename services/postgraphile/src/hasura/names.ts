@@ -15,4 +15,21 @@ export const names = {
   aggregateFunctionOrderBy: (table: string, fn: string) => `${table}_${fn}_order_by`,
   relationshipAggregate: (relationship: string) => `${relationship}_aggregate`,
   functionArgs: (fn: string) => `${fn}_args`,
+  // Table mutations
+  insert: (table: string) => `insert_${table}`,
+  insertOne: (table: string) => `insert_${table}_one`,
+  update: (table: string) => `update_${table}`,
+  updateByPk: (table: string) => `update_${table}_by_pk`,
+  delete: (table: string) => `delete_${table}`,
+  deleteByPk: (table: string) => `delete_${table}_by_pk`,
+  mutationResponse: (table: string) => `${table}_mutation_response`,
+  insertInput: (table: string) => `${table}_insert_input`,
+  objRelInsertInput: (table: string) => `${table}_obj_rel_insert_input`,
+  arrRelInsertInput: (table: string) => `${table}_arr_rel_insert_input`,
+  onConflict: (table: string) => `${table}_on_conflict`,
+  constraint: (table: string) => `${table}_constraint`,
+  updateColumn: (table: string) => `${table}_update_column`,
+  pkColumnsInput: (table: string) => `${table}_pk_columns_input`,
+  /** `<table>_set_input`, `<table>_inc_input`, `<table>_append_input`, `<table>_delete_key_input`, … (`_set` → `set`) */
+  updateOperatorInput: (table: string, operator: string) => `${table}${operator}_input`,
 } as const;

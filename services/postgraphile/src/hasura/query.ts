@@ -96,6 +96,18 @@ export function compileArgs(source: RowSource, values: ListArgValues): CompiledA
   };
 }
 
+/**
+ * What breaks ties after `order_by`, so that results are deterministic: a function's own row order, else the
+ * primary key ascending (v1 left the order of ties unspecified).
+ */
+function tieBreakers(source: RowSource, alias: SQL): Array<{ fragment: SQL; codec: PgCodec }> {
+  if (source.ordinality) return [{ fragment: sql`${alias}.ordinality`, codec: TYPES.bigint }];
+  return (source.table.primaryKey ?? []).map((column) => ({
+    fragment: sql`${alias}.${sql.identifier(column)}`,
+    codec: source.table.column.get(column)!.codec,
+  }));
+}
+
 function orderSql(terms: readonly OrderTerm[], alias: SQL): SQL[] {
   return terms.map((t) => sql`${t.expression(alias)} ${t.direction === "ASC" ? sql`asc` : sql`desc`} ${t.nulls === "FIRST" ? sql`nulls first` : sql`nulls last`}`);
 }
@@ -111,7 +123,7 @@ export function fromItem(source: RowSource, compiled: CompiledArgs, partitionBy:
   const column = (name: string) => sql`${alias}.${sql.identifier(name)}`;
   const where = compiled.where ? compiled.where(alias) : sql.true;
   const partition = partitionBy.map(column);
-  const tieBreak = source.ordinality ? [sql`${alias}.ordinality`] : [];
+  const tieBreak = tieBreakers(source, alias).map((t) => t.fragment);
   let rows: SQL;
   if (compiled.distinctOn) {
     const distinct = [...partition, ...compiled.distinctOn.map(column)];
@@ -123,7 +135,7 @@ export function fromItem(source: RowSource, compiled: CompiledArgs, partitionBy:
   if (!windowed) return sql`(${rows})`;
   const ranked = sql.identifier(Symbol("ranked"));
   const rank = sql.identifier("__hasura_rank");
-  const orderBy = [...orderSql(compiled.orders, ranked), ...(source.ordinality ? [sql`${ranked}.ordinality`] : [])];
+  const orderBy = [...orderSql(compiled.orders, ranked), ...tieBreakers(source, ranked).map((t) => t.fragment)];
   const window = sql`${partition.length ? sql`partition by ${sql.join(partitionBy.map((c) => sql`${ranked}.${sql.identifier(c)}`), ", ")}` : sql.blank} ${orderBy.length ? sql`order by ${sql.join(orderBy, ", ")}` : sql.blank}`;
   const offset = compiled.offset ?? 0;
   const upper = compiled.limit == null ? sql.blank : sql` and ${rank} <= ${sql.literal(offset + compiled.limit)}`;
@@ -160,7 +172,9 @@ export function selectRows(
         for (const term of compiled.orders) {
           qb.orderBy({ fragment: term.expression(qb.alias), codec: term.codec, direction: term.direction, nulls: term.nulls });
         }
-        if (source.ordinality) qb.orderBy({ fragment: sql`${qb.alias}.ordinality`, codec: TYPES.bigint, direction: "ASC" });
+        if (aggregate) return;
+        for (const { fragment, codec } of tieBreakers(source, qb.alias)) qb.orderBy({ fragment, codec, direction: "ASC" });
+        if (source.ordinality || source.table.primaryKey) qb.setOrderIsUnique();
       },
       true,
     ),
