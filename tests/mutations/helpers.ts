@@ -29,9 +29,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ env, ignoreUserFile: true });
 }
 
-export function useMutations(): MutationsHarness {
+/** `env`: configuration for the service (e.g. the queue prefix of a test's Redis). */
+export function useMutations(options: { env?: Record<string, string> } = {}): MutationsHarness {
   const database = useTestDatabase();
-  const config = testConfig();
+  const config = testConfig(options.env);
   let service: MutationsService | undefined;
   beforeAll(async () => {
     service = await createMutationsService({ db: database.pool, config, log: pino({ level: process.env.MUTATIONS_TEST_LOG ?? "silent" }) });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildSchema, type GraphQLSchema } from "graphql";
 import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { definedRootFields, diffSchemas, type RootSelection } from "./schemaDiff.ts";
+import { definedRootFields, diffSchemas, type RootSelection } from "../helpers/schemaDiff.ts";
 
 const SPEC_PATH = new URL("../../../shared/spec/schema-v1.graphql", import.meta.url);
 const DOC_PATH = new URL("../../docs/data-graph.md", import.meta.url);

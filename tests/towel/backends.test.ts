@@ -1,10 +1,15 @@
-// The towel on a Redis that restarts (and loses every key) under it, and on BullMQ's Postgres backend.
+// The towel on a Redis that restarts (and loses every key) under it, and on BullMQ's Postgres backend (its loops and
+// the cloud-hook deliveries).
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Logger } from "../../services/shared/src/logger.ts";
 import { startTowel, type RunningTowel } from "../../services/towel/src/index.ts";
 import { postgresQueueSchema } from "../../services/towel/src/queues.ts";
+import { cloudHookDeliveryWorker } from "../../services/towel/src/workers.ts";
+import { createMutationsService } from "../../services/mutations/src/server.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { captureLogs, intervalSchedules, PassRecorder, PrivateRedis, towelConfig, waitFor } from "./harness.ts";
+import { captureLogs, PassRecorder, PrivateRedis, towelConfig, waitFor } from "./harness.ts";
 import { insertRun } from "./fixtures.ts";
 
 const db = useTestDatabase();
@@ -71,7 +76,6 @@ describe("BullMQ's Postgres backend", () => {
     });
     const run = await insertRun(db.pool, { state: "Cancelling" });
     const towel = await startTowel(config, logs.root as Logger, {
-      scheduleSource: intervalSchedules,
       hooks: recorder.hooks("pg"),
       loggerFor: logs.loggerFor,
     });
@@ -92,5 +96,50 @@ describe("BullMQ's Postgres backend", () => {
       { queue: "towel-zombie-killer", every_ms: "1000" },
     ]);
     for (const loop of ["Scheduler", ...LOOPS]) expect(recorder.overlaps(loop)).toEqual([]);
+  });
+
+  test("cloud-hook deliveries go through it too: the API enqueues in Postgres, the towel's worker delivers", { timeout: 60_000 }, async () => {
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    const receiver = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        received.push({ headers: request.headers, body: Buffer.concat(chunks).toString("utf8") });
+        response.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const logs = captureLogs();
+    const config = towelConfig({
+      PREFECT_SERVER__DATABASE__CONNECTION_URL: db.url,
+      PREFECT_SERVER__QUEUE__BACKEND: "postgres",
+      PREFECT_SERVER__QUEUE__PREFIX: "towel-hooks",
+    });
+    const service = await createMutationsService({ db: db.pool, config, log: logs.root as Logger });
+    const towel = await startTowel(config, logs.root as Logger, { db: db.pool, workers: [cloudHookDeliveryWorker()], loggerFor: logs.loggerFor });
+    running.push(towel);
+    try {
+      const run = await insertRun(db.pool, { state: "Running" });
+      await db.pool.query("insert into cloud_hook (tenant_id, type, states, config) values ($1, 'WEBHOOK', '[\"FAILED\"]', $2)", [run.tenantId, JSON.stringify({ url })]);
+      const result = await service.apollo.executeOperation(
+        {
+          query: `mutation($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { status } } }`,
+          variables: { input: { states: [{ flow_run_id: run.flowRunId, state: { type: "Failed", message: "boom" } }] } },
+        },
+        { contextValue: service.context() },
+      );
+      expect(result.body.kind === "single" && result.body.singleResult.errors).toBeUndefined();
+      await waitFor("the delivery", () => received.length > 0, 30_000);
+      const body = JSON.parse(received[0]!.body) as { event: { id: string; flow_run: { id: string }; state: { state: string } } };
+      expect(body.event).toMatchObject({ flow_run: { id: run.flowRunId }, state: { state: "Failed" } });
+      expect(received[0]!.headers["x-prefect-event-id"]).toBe(body.event.id);
+      const { rows } = await db.pool.query<{ n: number }>(`select count(*)::int as n from ${postgresQueueSchema("towel-hooks")}.job where queue = 'cloud-hooks'`);
+      expect(rows[0]!.n).toBeGreaterThan(0);
+    } finally {
+      await towel.stop();
+      await service.stop();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });

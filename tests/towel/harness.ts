@@ -1,4 +1,4 @@
-// Helpers for the towel service tests: configs, a pass recorder, a log capture, a tiny interval-only schedule source,
+// Helpers for the towel service tests: configs, a pass recorder, a log capture, a schedule that fires every second,
 // and a private redis-server.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { loadConfig, type Config } from "../../services/shared/src/config.ts";
-import type { ScheduleEvent, ScheduleSource } from "../../services/towel/src/loops/scheduler.ts";
 import type { PassHooks } from "../../services/towel/src/workers.ts";
 
 export function towelConfig(env: Record<string, string>): Config {
@@ -89,43 +88,10 @@ export function captureLogs(): { lines: Record<string, unknown>[]; loggerFor(nam
 }
 
 /**
- * Enough of Core's schedules for the towel tests: interval clocks only ({interval: µs, start_date: {dt, tz: "UTC"}}),
- * with parameter_defaults and labels, plain keys only for events without extras.
+ * A schedule as the API stores it with one event every second: a 6-field cron clock, croniter's seconds field last
+ * (Core's interval clocks cannot go under a minute).
  */
-export const intervalSchedules: ScheduleSource = {
-  nextEvents(schedule, n, after) {
-    const clocks = (schedule as { clocks?: Record<string, unknown>[] }).clocks;
-    if (!Array.isArray(clocks)) throw new Error("not a schedule");
-    const events: ScheduleEvent[] = [];
-    for (const clock of clocks) {
-      if (clock.type !== "IntervalClock") throw new Error(`unsupported clock ${String(clock.type)}`);
-      const step = Number(clock.interval) / 1000;
-      const start = Date.parse(`${(clock.start_date as { dt: string }).dt}Z`);
-      let time = start + Math.max(0, Math.floor((after.getTime() - start) / step) + 1) * step;
-      for (let index = 0; index < n; index += 1, time += step) {
-        events.push({
-          start_time: new Date(time),
-          parameter_defaults: (clock.parameter_defaults as Record<string, unknown> | undefined) ?? {},
-          labels: (clock.labels as string[] | undefined) ?? null,
-        });
-      }
-    }
-    return events.sort((a, b) => a.start_time.getTime() - b.start_time.getTime()).slice(0, n);
-  },
-  idempotencyKey(event) {
-    const start = event.start_time.toISOString().replace("Z", "+00:00");
-    const extras = Object.keys(event.parameter_defaults ?? {}).length > 0 || event.labels !== null;
-    return extras ? `auto-scheduled:${start}:${JSON.stringify([event.parameter_defaults, event.labels])}` : `auto-scheduled:${start}`;
-  },
-};
-
-/** An interval schedule as the API stores it. */
-export function intervalSchedule(seconds: number, extra: Record<string, unknown> = {}, start = new Date(Date.UTC(2020, 0, 1))) {
-  return {
-    type: "Schedule",
-    clocks: [{ type: "IntervalClock", interval: seconds * 1_000_000, start_date: { dt: start.toISOString().slice(0, -1), tz: "UTC" }, ...extra }],
-  };
-}
+export const everySecondSchedule = () => ({ type: "Schedule", clocks: [{ type: "CronClock", cron: "* * * * * *", start_date: null }] });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

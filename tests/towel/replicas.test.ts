@@ -7,7 +7,7 @@ import { startTowel, type RunningTowel } from "../../services/towel/src/index.ts
 import { useTestDatabase } from "../helpers/database.ts";
 import { useTestRedis } from "../helpers/redis.ts";
 import { insertFlow } from "../database/fixtures.ts";
-import { captureLogs, intervalSchedule, intervalSchedules, PassRecorder, towelConfig, waitFor } from "./harness.ts";
+import { captureLogs, everySecondSchedule, PassRecorder, towelConfig, waitFor } from "./harness.ts";
 import { insertRun } from "./fixtures.ts";
 
 const db = useTestDatabase();
@@ -33,7 +33,7 @@ describe("towel replicas on Redis", () => {
     // one event a second: every Scheduler pass has new runs to create
     await db.pool.query("update flow set schedule = $2, is_schedule_active = true where id = $1", [
       flow.flowId,
-      JSON.stringify(intervalSchedule(1)),
+      JSON.stringify(everySecondSchedule()),
     ]);
     const lost = [];
     for (let index = 0; index < 30; index += 1) lost.push(await insertRun(db.pool));
@@ -45,7 +45,6 @@ describe("towel replicas on Redis", () => {
     for (const instance of ["a", "b", "c"]) {
       running.push(
         await startTowel(config(), logs.root as Logger, {
-          scheduleSource: intervalSchedules,
           hooks: recorder.hooks(instance, { delayMs: 1300 }),
           loggerFor: logs.loggerFor,
         }),

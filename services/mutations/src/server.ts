@@ -6,6 +6,8 @@ import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { createJobProducer } from "../../shared/src/queues.ts";
+import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "./api/cloud_hook_events.ts";
 import { prefectHeaders, type Context } from "./graphql/context.ts";
 import { formatError } from "./graphql/errors.ts";
 import { serverVersion } from "./graphql/resolvers/root.ts";
@@ -18,10 +20,16 @@ export interface MutationsServiceOptions {
   db: Pool;
   config: Config;
   log: Logger;
+  /**
+   * Where state writes enqueue cloud-hook deliveries. Default: a dispatcher on the configured queue backend
+   * (queue.backend, redis.url, queue.prefix), closed by stop().
+   */
+  hooks?: CloudHookDispatcher;
 }
 
 export interface MutationsService {
   apollo: ApolloServer<Context>;
+  hooks: CloudHookDispatcher;
   http: Server;
   /** The context a request with these headers gets (tests drive `apollo.executeOperation` with it). */
   context(headers?: Record<string, string>): Context;
@@ -130,16 +138,26 @@ export async function createMutationsService(options: MutationsServiceOptions): 
   });
   await apollo.start();
 
+  const ownHooks = options.hooks === undefined;
+  const hooks =
+    options.hooks ??
+    createCloudHookDispatcher({
+      db: options.db,
+      producer: createJobProducer(options.config, CLOUD_HOOK_QUEUE),
+      log: options.log.child({ name: "prefect-server.CloudHooks" }),
+    });
   const context = (headers: Record<string, string> = {}): Context => ({
     db: options.db,
     config: options.config,
     log: options.log,
     headers: prefectHeaders(Object.entries(headers)),
+    hooks,
   });
 
   const routes: Routes = new Map();
   const service: MutationsService = {
     apollo,
+    hooks,
     context,
     http: createServer((request, response) => {
       const path = new URL(request.url ?? "/", "http://localhost").pathname;
@@ -163,6 +181,8 @@ export async function createMutationsService(options: MutationsServiceOptions): 
         service.http.closeIdleConnections();
       });
       await apollo.stop();
+      if (ownHooks) await hooks.close();
+      else await hooks.idle();
     },
   };
   installHealth(routes);

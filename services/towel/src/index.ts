@@ -1,10 +1,11 @@
-// Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller), as the CLI's service registry
-// expects it: `start(config, log)` resolves once every worker is running, to a handle whose `stop()` closes the
+// Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller, plus the cloud-hook delivery
+// worker), as the CLI's service registry expects it: `start(config, log)` resolves once every worker is running, to a handle whose `stop()` closes the
 // workers (waiting for the passes in progress), the queues and the connections.
 import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
-import type { ScheduleSource } from "./loops/scheduler.ts";
+import { createJobProducer } from "../../shared/src/queues.ts";
+import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../mutations/src/api/cloud_hook_events.ts";
 import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
 import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
 
@@ -40,8 +41,11 @@ export interface TowelOptions {
   db?: Pool;
   /** The workers to run instead of towelWorkers(). */
   workers?: TowelWorkerDefinition[];
-  /** Where the Scheduler gets its schedule arithmetic; without it the Scheduler loop does not run. */
-  scheduleSource?: ScheduleSource;
+  /**
+   * Where the loops' state changes enqueue cloud-hook deliveries. Default: a dispatcher on the configured queue
+   * backend, closed by stop().
+   */
+  cloudHooks?: CloudHookDispatcher;
   loggerFor?: (name: string) => Logger;
   hooks?: PassHooks;
 }
@@ -73,14 +77,13 @@ async function prepareQueue(entry: Running, config: Config): Promise<void> {
 export async function startTowel(config: Config, log: Logger, options: TowelOptions = {}): Promise<RunningTowel> {
   const ownPool = options.db === undefined;
   const db = options.db ?? createPool(config.database.connection_url, POOL_SIZE);
-  const definitions = options.workers ?? towelWorkers({ scheduleSource: options.scheduleSource });
-  if (!definitions.some((definition) => definition.name === "Scheduler") && options.workers === undefined) {
-    log.warn(
-      "The Scheduler loop is not running: no schedule source is wired in yet (it comes with the shared schedules module). " +
-        "Lazarus and ZombieKiller run as usual.",
-    );
-  }
-  const context: TowelContext = { db, config, loggerFor: options.loggerFor ?? defaultLoggerFor, hooks: options.hooks ?? {} };
+  const definitions = options.workers ?? towelWorkers();
+  const loggerFor = options.loggerFor ?? defaultLoggerFor;
+  const ownCloudHooks = options.cloudHooks === undefined;
+  const cloudHooks =
+    options.cloudHooks ??
+    createCloudHookDispatcher({ db, producer: createJobProducer(config, CLOUD_HOOK_QUEUE), log: loggerFor("CloudHooks") });
+  const context: TowelContext = { db, config, loggerFor, hooks: options.hooks ?? {}, cloudHooks };
   let backend: QueueBackend | undefined;
   const running: Running[] = [];
   const active = new Set<Promise<unknown>>();
@@ -113,7 +116,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
       }
     });
   } catch (error) {
-    await shutdown(running, active, backend, ownPool ? db : undefined, log);
+    await shutdown(running, active, backend, ownCloudHooks ? cloudHooks : undefined, ownPool ? db : undefined, log);
     throw error;
   }
   log.info(
@@ -121,6 +124,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
       backend: backend.name,
       location: backend.location,
       loops: definitions.filter((definition) => definition.everyMs).map((definition) => `${definition.name} every ${definition.everyMs!(config) / 1000} s`),
+      workers: definitions.filter((definition) => !definition.everyMs).map((definition) => definition.name),
       debug_mode: config.services.towel.debug_mode,
     },
     "towel started",
@@ -130,7 +134,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
     stop() {
       stopping ??= (async () => {
         log.info("towel stopping: waiting for the passes in progress");
-        await shutdown(running, active, backend, ownPool ? db : undefined, log);
+        await shutdown(running, active, backend, ownCloudHooks ? cloudHooks : undefined, ownPool ? db : undefined, log);
         log.info("towel stopped");
       })();
       return stopping;
@@ -142,6 +146,7 @@ async function shutdown(
   running: Running[],
   active: Set<Promise<unknown>>,
   backend: QueueBackend | undefined,
+  cloudHooks: CloudHookDispatcher | undefined,
   db: Pool | undefined,
   log: Logger,
 ): Promise<void> {
@@ -161,5 +166,7 @@ async function shutdown(
     log.warn("The queues did not close cleanly (is the queue store reachable?).");
   }
   await within(CLOSE_WAIT_MS, backend?.close() ?? Promise.resolve());
+  // Enqueues of the passes that just finished, then the producer (each add is bounded by the producer's timeout).
+  await within(CLOSE_WAIT_MS, cloudHooks?.close() ?? Promise.resolve());
   await db?.end();
 }

@@ -9,14 +9,19 @@
 import { Queue, Worker, createPostgresBackend, withBackend } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "../../shared/src/config.ts";
+import { backendName, maskUrl, postgresQueueSchema, type QueueBackendName } from "../../shared/src/queues.ts";
 
-export type QueueBackendName = "redis" | "postgres";
+export { backendName, postgresQueueSchema, type QueueBackendName };
 
 /** The part of a BullMQ job a towel worker reads. */
 export interface TowelJob {
   id?: string;
   name: string;
   data: Record<string, unknown>;
+  /** Attempts already made before this one (BullMQ counts failed attempts). */
+  attemptsMade?: number;
+  /** Attempts allowed in all (the job's `attempts` option). */
+  opts?: { attempts?: number };
 }
 
 export type TowelProcessor = (job: TowelJob) => Promise<unknown>;
@@ -58,29 +63,8 @@ export interface QueueBackend {
   close(): Promise<void>;
 }
 
-/** The backend the configuration asks for: Postgres when queue.backend says so or when no Redis URL is set. */
-export function backendName(config: Config): QueueBackendName {
-  return config.queue.backend === "postgres" || config.redis.url === "" ? "postgres" : "redis";
-}
-
-/** The Postgres schema of the BullMQ tables for a queue prefix. */
-export function postgresQueueSchema(prefix: string): string {
-  const base = prefix.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "") || "prefect_server";
-  return `${/^[a-z_]/.test(base) ? base : `q_${base}`}_bullmq`.slice(0, 63);
-}
-
 export function createQueueBackend(config: Config): QueueBackend {
   return backendName(config) === "postgres" ? postgresBackend(config) : redisBackend(config);
-}
-
-function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 function redisBackend(config: Config): QueueBackend {

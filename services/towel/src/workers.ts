@@ -4,14 +4,16 @@
 // Two kinds of entries:
 // - loops (Scheduler, Lazarus, ZombieKiller): a BullMQ job scheduler adds one job per interval; the queue's global
 //   concurrency of 1 means one pass at a time across every towel replica, however long a pass takes;
-// - queue workers fed by other services (the cloud-hook delivery worker will be one): no scheduler, just a worker.
-//   Add them to TOWEL_WORKERS with `everyMs` left out.
+// - queue workers fed by other services (the cloud-hook delivery worker of the mutations service): no scheduler,
+//   just a worker; `everyMs` is left out.
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import { logger as namedLogger, type Logger } from "../../shared/src/logger.ts";
+import type { CloudHooks } from "../../mutations/src/api/cloud_hook_events.ts";
+import { cloudHookWorker, type DeliveryEndpoints } from "../../mutations/src/api/cloud_hooks.ts";
 import type { RunLogRecord } from "./loops/common.ts";
 import { runLazarus } from "./loops/lazarus.ts";
-import { runScheduler, type ScheduleSource } from "./loops/scheduler.ts";
+import { runScheduler } from "./loops/scheduler.ts";
 import { runZombieKiller } from "./loops/zombie_killer.ts";
 import type { TowelJob } from "./queues.ts";
 
@@ -22,6 +24,8 @@ export interface TowelContext {
   /** A logger named `prefect-server.<name>` (v1's logger names). */
   loggerFor(name: string): Logger;
   hooks: PassHooks;
+  /** Where the loops' flow-run state changes fire the cloud hooks that match them. */
+  cloudHooks?: CloudHooks;
 }
 
 /** Test and instrumentation hooks around every loop pass. */
@@ -115,23 +119,17 @@ export function loop(
 
 const towel = (config: Config) => config.services.towel;
 
-/** The Scheduler loop over a schedule source (see loops/scheduler.ts). */
-export function schedulerLoop(schedules: ScheduleSource): TowelWorkerDefinition {
-  return loop("Scheduler", "towel-scheduler", (config) => towel(config).scheduler_interval_seconds, async ({ db, config, loggerFor }) => {
-    const result = await runScheduler(db, { schedules, maxRunsPerFlow: towel(config).max_scheduled_runs_per_flow });
-    for (const failure of result.failures) {
-      loggerFor("Scheduler").warn({ flow_id: failure.flow_id }, `Could not schedule runs of flow ${failure.flow_id}: ${failure.message}`);
-    }
-    return {
-      message: `Scheduled ${result.runsCreated} flow runs.`,
-      counts: { flows: result.flows, runs_created: result.runsCreated, flows_failed: result.failures.length },
-      logs: [],
-    };
-  });
-}
+export const SCHEDULER = loop("Scheduler", "towel-scheduler", (config) => towel(config).scheduler_interval_seconds, async ({ db, config, loggerFor, cloudHooks }) => {
+  const result = await runScheduler(db, { maxRunsPerFlow: towel(config).max_scheduled_runs_per_flow, log: loggerFor("Scheduler"), cloudHooks });
+  return {
+    message: `Scheduled ${result.runsCreated} flow runs.`,
+    counts: { flows: result.flows, runs_created: result.runsCreated, flows_failed: result.failures.length },
+    logs: [],
+  };
+});
 
-export const LAZARUS = loop("Lazarus", "towel-lazarus", (config) => towel(config).lazarus_interval_seconds, async ({ db, config }) => {
-  const result = await runLazarus(db, { resurrectionAttemptLimit: config.services.lazarus.resurrection_attempt_limit });
+export const LAZARUS = loop("Lazarus", "towel-lazarus", (config) => towel(config).lazarus_interval_seconds, async ({ db, config, cloudHooks }) => {
+  const result = await runLazarus(db, { resurrectionAttemptLimit: config.services.lazarus.resurrection_attempt_limit, cloudHooks });
   return {
     message: `Rescheduled ${result.rescheduled} flow runs; marked ${result.failed} as failed.`,
     counts: { rescheduled: result.rescheduled, failed: result.failed },
@@ -143,8 +141,8 @@ export const ZOMBIE_KILLER = loop(
   "ZombieKiller",
   "towel-zombie-killer",
   (config) => towel(config).zombie_killer_interval_seconds,
-  async ({ db }) => {
-    const result = await runZombieKiller(db);
+  async ({ db, cloudHooks }) => {
+    const result = await runZombieKiller(db, { cloudHooks });
     return {
       message:
         `Found ${result.taskRunsFailed + result.taskRunsRetried} zombie task runs ` +
@@ -160,11 +158,22 @@ export const ZOMBIE_KILLER = loop(
 );
 
 /**
- * Everything the towel process works on. The Scheduler needs a schedule source; without one it is left out (and
- * the towel says so at start-up).
+ * The cloud-hook delivery worker of the mutations service (services/mutations/src/api/cloud_hooks.ts) as a towel
+ * queue worker: jobs come from the state writers; a failed delivery is retried by BullMQ with exponential backoff.
  */
-export function towelWorkers(options: { scheduleSource?: ScheduleSource } = {}): TowelWorkerDefinition[] {
-  return [...(options.scheduleSource ? [schedulerLoop(options.scheduleSource)] : []), LAZARUS, ZOMBIE_KILLER];
+export function cloudHookDeliveryWorker(options: { endpoints?: Partial<DeliveryEndpoints> } = {}): TowelWorkerDefinition {
+  const worker = cloudHookWorker(options);
+  return {
+    name: worker.name,
+    queue: worker.queue,
+    concurrency: worker.concurrency,
+    process: (job, context) => worker.process(job, { db: context.db, config: context.config, log: context.loggerFor(worker.name) }),
+  };
+}
+
+/** Everything the towel process works on: the three loops and the cloud-hook deliveries. */
+export function towelWorkers(): TowelWorkerDefinition[] {
+  return [SCHEDULER, LAZARUS, ZOMBIE_KILLER, cloudHookDeliveryWorker()];
 }
 
 export const defaultLoggerFor = (name: string): Logger => namedLogger(name);

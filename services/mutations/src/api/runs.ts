@@ -2,6 +2,7 @@
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
 import { ApiError } from "../../../shared/src/errors.ts";
 import { SCHEDULED_STATES } from "../../../shared/src/states.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hook_events.ts";
 import { randomRunName } from "./names.ts";
 
 type Queryable = Pool | PoolClient;
@@ -107,7 +108,8 @@ export function runParameters(flowParameters: unknown, groupDefaults: Json | nul
 
 // Inserts runs (an upsert on (idempotency_key, flow_id): a repeated key returns the existing run and bumps only its
 // `updated`, and marks it auto-scheduled when the new row is) and, for each new run, its Scheduled state, version 1,
-// in one statement. $1 is a jsonb array of NewFlowRun rows. The insert trigger creates the task runs.
+// in one statement. $1 is a jsonb array of NewFlowRun rows. The insert trigger creates the task runs. Each row tells
+// whether the run is new and, when a cloud hook matches its Scheduled state, that state's id.
 const INSERT_FLOW_RUNS_SQL = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, tenant_id uuid, flow_id uuid, parameters jsonb, context jsonb,
@@ -129,8 +131,15 @@ scheduled AS (
   SELECT tenant_id, id, 1, 'Scheduled', 'Flow run scheduled.', $2::jsonb->'_result', scheduled_start_time,
          $2::jsonb || jsonb_build_object('start_time', start_text), clock_timestamp()
   FROM state WHERE inserted
+  RETURNING id, flow_run_id, tenant_id, state
+),
+hooked AS (
+  SELECT s.id, s.flow_run_id FROM scheduled s JOIN ins ON ins.id = s.flow_run_id JOIN flow f ON f.id = ins.flow_id
+  WHERE ${cloudHookMatchSql("s.state", "s.tenant_id", "f.version_group_id")}
 )
-SELECT id, flow_id, idempotency_key FROM ins`;
+SELECT ins.id, ins.flow_id, ins.idempotency_key, ins.inserted,
+  (SELECT hooked.id::text FROM hooked WHERE hooked.flow_run_id = ins.id) AS hooked_state_id
+FROM ins`;
 
 const SCHEDULED_STATE_TEMPLATE = JSON.stringify({
   type: "Scheduled",
@@ -155,18 +164,29 @@ export interface NewFlowRun {
   auto_scheduled: boolean;
 }
 
+/** One run insertFlowRuns returns. */
+export interface InsertedFlowRun {
+  id: string;
+  flow_id: string;
+  idempotency_key: string | null;
+  /** False when a run with the same (idempotency key, flow) was there already. */
+  inserted: boolean;
+}
+
 /**
  * Inserts runs with their Scheduled states in one statement; a run whose (idempotency key, flow) exists is not
- * inserted again, its id is returned instead. Returns one row per distinct input key, in input order.
+ * inserted again, its id is returned instead. Returns one row per distinct input key, in input order. The cloud
+ * hooks matching the new Scheduled states are fired through `hooks` once the insert is committed.
  */
-export async function insertFlowRuns(db: Queryable, runs: NewFlowRun[]): Promise<{ id: string; flow_id: string; idempotency_key: string | null }[]> {
+export async function insertFlowRuns(db: Queryable, runs: NewFlowRun[], hooks?: CloudHooks): Promise<InsertedFlowRun[]> {
   if (runs.length === 0) return [];
-  const { rows } = await db.query<{ id: string; flow_id: string; idempotency_key: string | null }>({
+  const { rows } = await db.query<InsertedFlowRun & { hooked_state_id: string | null }>({
     name: "mutations.insert_flow_runs",
     text: INSERT_FLOW_RUNS_SQL,
     values: [JSON.stringify(runs.map((run, ord) => ({ ord, ...run }))), SCHEDULED_STATE_TEMPLATE],
   });
-  return rows;
+  await fireCloudHooks(db, hooks, rows.map((row) => row.hooked_state_id));
+  return rows.map(({ hooked_state_id: _hooked, ...row }) => row);
 }
 
 /** The columns of a new run of `flow` from create_flow_run's inputs (labels, run_config and parameter precedence). */
@@ -187,9 +207,9 @@ export function newFlowRun(flow: FlowForRun, input: Omit<CreateFlowRunInput, "fl
 }
 
 /** create_flow_run: returns the new run's id, or the existing run's id for a repeated idempotency key. */
-export async function createFlowRun(db: Queryable, input: CreateFlowRunInput): Promise<string> {
+export async function createFlowRun(db: Queryable, input: CreateFlowRunInput, hooks?: CloudHooks): Promise<string> {
   const flow = await flowForRun(db, input);
-  const [row] = await insertFlowRuns(db, [newFlowRun(flow, input)]);
+  const [row] = await insertFlowRuns(db, [newFlowRun(flow, input)], hooks);
   return row!.id;
 }
 

@@ -23,6 +23,7 @@ import {
   toWall,
   type Instant,
 } from "../../../shared/src/schedules/index.ts";
+import type { CloudHooks } from "./cloud_hook_events.ts";
 import { FLOW_FOR_RUN_COLUMNS, insertFlowRuns, newFlowRun, type FlowForRun, type NewFlowRun } from "./runs.ts";
 
 type Queryable = Pool | PoolClient;
@@ -39,6 +40,27 @@ export interface ScheduleFlowRunsOptions {
   now?: Instant;
   /** Where flows that cannot be scheduled (unreadable schedule, missing required parameters) are reported. */
   log?: Logger;
+  /** Where the cloud hooks matching the new runs' Scheduled states are fired (after commit). */
+  hooks?: CloudHooks;
+}
+
+/** A flow whose runs could not be computed, and why. */
+export interface ScheduleFailure {
+  flow_id: string;
+  message: string;
+}
+
+/**
+ * What scheduleFlowRuns did: per flow id, the ids of its runs for the events it scheduled (existing runs whose
+ * idempotency key matched included, as v1 returned them); plus how many flows could be scheduled, how many runs are
+ * new and which flows failed.
+ */
+export class ScheduledFlowRuns extends Map<string, string[]> {
+  /** Schedulable flows among those asked for (active, unarchived, with a schedule), failed ones included. */
+  flows = 0;
+  /** Runs this call created. */
+  created = 0;
+  readonly failures: ScheduleFailure[] = [];
 }
 
 interface FlowToSchedule extends FlowForRun {
@@ -55,44 +77,53 @@ FROM flow f JOIN flow_group fg ON fg.id = f.flow_group_id
 WHERE f.id = ANY($1::uuid[]) AND f.is_schedule_active AND NOT f.archived AND COALESCE(fg.schedule, f.schedule) IS NOT NULL
 ORDER BY f.id`;
 
-/** The runs one flow's next events become (none when its schedule cannot be read or its parameters are missing). */
+/**
+ * The runs one flow's next events become. Throws when its schedule cannot be read or a required parameter has no
+ * value.
+ */
 function runsOfFlow(flow: FlowToSchedule, options: ScheduleFlowRunsOptions): NewFlowRun[] {
   const now = options.now ?? nowInstant();
-  try {
-    const events = nextEvents(parseSchedule(flow.schedule), options.maxRuns, now);
-    // Plain events at or before the latest auto-scheduled run are skipped; events with parameters or labels are
-    // not (their idempotency key finds the existing run).
-    const last = flow.last_scheduled ? flow.last_scheduled.getTime() * 1000 : now;
-    const runs = new Map<string, NewFlowRun>();
-    for (const event of events) {
-      if (!hasParametersOrLabels(event) && event.start <= last) continue;
-      const key = idempotencyKey(event);
-      if (runs.has(key)) continue; // v1's key can coincide for different parameters; the first event wins there too
-      const input = { scheduled_start_time: isoUtcMicros(event.start), parameters: event.parameter_defaults, labels: event.labels, idempotency_key: key };
-      runs.set(key, newFlowRun(flow, input, true));
-    }
-    return [...runs.values()];
-  } catch (error) {
-    options.log?.warn({ flow_id: flow.id, err: error }, `flow ${flow.id} was not scheduled: ${(error as Error).message}`);
-    return [];
+  const events = nextEvents(parseSchedule(flow.schedule), options.maxRuns, now);
+  // Plain events at or before the latest auto-scheduled run are skipped; events with parameters or labels are
+  // not (their idempotency key finds the existing run).
+  const last = flow.last_scheduled ? flow.last_scheduled.getTime() * 1000 : now;
+  const runs = new Map<string, NewFlowRun>();
+  for (const event of events) {
+    if (!hasParametersOrLabels(event) && event.start <= last) continue;
+    const key = idempotencyKey(event);
+    if (runs.has(key)) continue; // v1's key can coincide for different parameters; the first event wins there too
+    const input = { scheduled_start_time: isoUtcMicros(event.start), parameters: event.parameter_defaults, labels: event.labels, idempotency_key: key };
+    runs.set(key, newFlowRun(flow, input, true));
   }
+  return [...runs.values()];
 }
 
 /**
  * schedule_flow_runs for a page of flows: creates the runs of each schedulable flow's next `maxRuns` events (all
  * flows in one statement) and returns, per flow id, the ids of its runs for those events (existing runs included).
- * Flows that are inactive, archived, without schedule or unknown are left out. Call it inside a transaction to make
- * it part of one.
+ * Flows that are inactive, archived, without schedule or unknown are left out; a flow whose runs cannot be computed
+ * is logged, listed in `failures` and skipped, the others go on. Call it inside a transaction to make it part of one.
  */
-export async function scheduleFlowRuns(db: Queryable, flowIds: string[], options: ScheduleFlowRunsOptions): Promise<Map<string, string[]>> {
-  const scheduled = new Map<string, string[]>();
+export async function scheduleFlowRuns(db: Queryable, flowIds: string[], options: ScheduleFlowRunsOptions): Promise<ScheduledFlowRuns> {
+  const scheduled = new ScheduledFlowRuns();
   if (flowIds.length === 0) return scheduled;
   const { rows: flows } = await db.query<FlowToSchedule>({ name: "mutations.flows_to_schedule", text: FLOWS_TO_SCHEDULE_SQL, values: [flowIds] });
-  const runs = flows.flatMap((flow) => runsOfFlow(flow, options));
-  for (const row of await insertFlowRuns(db, runs)) {
+  scheduled.flows = flows.length;
+  const runs: NewFlowRun[] = [];
+  for (const flow of flows) {
+    try {
+      runs.push(...runsOfFlow(flow, options));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      scheduled.failures.push({ flow_id: flow.id, message });
+      options.log?.warn({ flow_id: flow.id, err: error }, `flow ${flow.id} was not scheduled: ${message}`);
+    }
+  }
+  for (const row of await insertFlowRuns(db, runs, options.hooks)) {
     const ids = scheduled.get(row.flow_id) ?? [];
     ids.push(row.id);
     scheduled.set(row.flow_id, ids);
+    if (row.inserted) scheduled.created += 1;
   }
   return scheduled;
 }

@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
 import { parse, type DocumentNode, type GraphQLSchema } from "graphql";
-import { ApiError } from "../../../shared/src/errors.ts";
 import { agentsResolvers } from "./resolvers/agents.ts";
+import { cloudHooksResolvers } from "./resolvers/cloud_hooks.ts";
 import { flowsResolvers } from "./resolvers/flows.ts";
 import { rootResolvers } from "./resolvers/root.ts";
 import { runsResolvers } from "./resolvers/runs.ts";
@@ -19,26 +19,6 @@ export function serviceTypeDefs(): DocumentNode {
   const files = readdirSync(SCHEMA_DIR).filter((file) => file.endsWith(".graphql")).sort();
   return parse(files.map((file) => readFileSync(new URL(file, SCHEMA_DIR), "utf8")).join("\n"));
 }
-
-/** Mutations of the schema whose behaviour is not built yet: they fail with a clear error instead of returning null. */
-export const NOT_YET_IMPLEMENTED = [
-  "create_cloud_hook",
-  "test_cloud_hook",
-  "delete_cloud_hook",
-  "set_cloud_hook_active",
-  "set_cloud_hook_inactive",
-] as const;
-
-const pendingResolvers = {
-  Mutation: Object.fromEntries(
-    NOT_YET_IMPLEMENTED.map((field) => [
-      field,
-      () => {
-        throw new ApiError(`${field} is not available in this version of the server yet.`, "NOT_IMPLEMENTED");
-      },
-    ]),
-  ),
-};
 
 type ResolverGroup = { Query?: Record<string, unknown>; Mutation?: Record<string, unknown> };
 
@@ -56,6 +36,6 @@ function merge(groups: ResolverGroup[]): GraphQLResolverMap<unknown> {
 export function buildServiceSchema(): GraphQLSchema {
   return buildSubgraphSchema([{
     typeDefs: serviceTypeDefs(),
-    resolvers: merge([pendingResolvers, rootResolvers, runsResolvers, statesResolvers, flowsResolvers, tenantsResolvers, agentsResolvers]),
+    resolvers: merge([rootResolvers, runsResolvers, statesResolvers, flowsResolvers, tenantsResolvers, agentsResolvers, cloudHooksResolvers]),
   }]);
 }

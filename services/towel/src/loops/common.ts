@@ -62,8 +62,16 @@ export const LOG_RECORD_COLUMNS = "name, level, message, tenant_id::text, flow_r
 export const insertLogsSql = (source: string): string => `INSERT INTO log (tenant_id, flow_run_id, task_run_id, name, level, message, timestamp)
   SELECT tenant_id, flow_run_id, task_run_id, name, level, message, clock_timestamp() FROM ${source}`;
 
-/** Runs one statement of a pass and returns its log records. */
-export async function queryLogRecords(client: PoolClient, name: string, text: string, values: unknown[]): Promise<RunLogRecord[]> {
-  const { rows } = await client.query<RunLogRecord>({ name, text, values });
+/**
+ * Runs one statement of a pass and returns its log records, each with the id of the flow-run state row it wrote
+ * when a cloud hook matches that state (null otherwise, and for task runs).
+ */
+export async function queryLogRecords(
+  client: PoolClient,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<(RunLogRecord & { hooked_state_id?: string | null })[]> {
+  const { rows } = await client.query<RunLogRecord & { hooked_state_id?: string | null }>({ name, text, values });
   return rows;
 }

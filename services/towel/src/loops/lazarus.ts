@@ -8,6 +8,7 @@
 // run to its new state.
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
 import { ACTIVE_TASK_STATES } from "../../../shared/src/states.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../../../mutations/src/api/cloud_hook_events.ts";
 import {
   HEARTBEAT_CUTOFF_SECONDS,
   LOG_RECORD_COLUMNS,
@@ -34,6 +35,8 @@ export interface LazarusOptions {
   resurrectionAttemptLimit: number;
   batchSize?: number;
   heartbeatCutoffSeconds?: number;
+  /** Where the cloud hooks matching the new states are fired, after commit (v1 fired them from Lazarus too). */
+  cloudHooks?: CloudHooks;
 }
 
 export interface LazarusResult {
@@ -47,7 +50,7 @@ export interface LazarusResult {
 // $1 limit, $2 cutoff seconds, $3 active task states, $4 batch size, $5 rescheduled message, $6 failed message.
 const LAZARUS_SQL = `
 WITH candidate AS (
-  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version, COALESCE(fr.times_resurrected, 0) < $1 AS resurrect,
+  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version, f.version_group_id, COALESCE(fr.times_resurrected, 0) < $1 AS resurrect,
          COALESCE(fr.times_resurrected, 0) + 1 AS attempt
   FROM flow_run fr
   ${FLOW_GROUP_JOIN_SQL}
@@ -79,15 +82,19 @@ states AS (
          ts
   FROM decided
   ORDER BY flow_run_id
+  RETURNING id, flow_run_id, tenant_id, state
 ),
 logs AS (${insertLogsSql("decided")})
-SELECT ${LOG_RECORD_COLUMNS} FROM decided ORDER BY flow_run_id`;
+SELECT ${LOG_RECORD_COLUMNS},
+  (SELECT s.id::text FROM states s WHERE s.flow_run_id = decided.flow_run_id
+     AND ${cloudHookMatchSql("s.state", "s.tenant_id", "decided.version_group_id")}) AS hooked_state_id
+FROM decided ORDER BY flow_run_id`;
 
 /** One Lazarus pass. */
 export async function runLazarus(db: Pool, options: LazarusOptions): Promise<LazarusResult> {
   const limit = options.resurrectionAttemptLimit;
   return withTransaction(db, async (client) => {
-    const logs = await queryLogRecords(client, "towel.lazarus", LAZARUS_SQL, [
+    const rows = await queryLogRecords(client, "towel.lazarus", LAZARUS_SQL, [
       limit,
       options.heartbeatCutoffSeconds ?? HEARTBEAT_CUTOFF_SECONDS,
       ACTIVE_TASK_STATES,
@@ -95,6 +102,8 @@ export async function runLazarus(db: Pool, options: LazarusOptions): Promise<Laz
       RESCHEDULED_MESSAGE,
       failedMessage(limit),
     ]);
+    await fireCloudHooks(client, options.cloudHooks, rows.map((row) => row.hooked_state_id));
+    const logs = rows.map(({ hooked_state_id: _hooked, ...log }) => log);
     const rescheduled = logs.filter((log) => log.level === "INFO").map((log) => log.flow_run_id);
     if (rescheduled.length > 0) {
       await client.query({

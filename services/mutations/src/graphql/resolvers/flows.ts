@@ -22,6 +22,7 @@ function createFlow(context: Context, input: CreateFlowArgs, serializedFlow: unk
     {
       coreVersionCutoff: context.config.core_version_cutoff,
       activateSchedule: (client, flowId) => schedules.activateScheduleOfNewFlow(client, flowId, scheduleOptions(context)),
+      hooks: context.hooks,
     },
   );
 }
@@ -39,7 +40,7 @@ export const flowsResolvers = {
     register_edges: async (_: unknown, { input }: Input<{ flow_id: string; serialized_edges: unknown }>, context: Context) =>
       ok(await flows.registerEdges(context.db, input.flow_id, input.serialized_edges)),
     delete_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.deleteFlow(context.db, input.flow_id)),
-    archive_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.archiveFlow(context.db, input.flow_id)),
+    archive_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.archiveFlow(context.db, input.flow_id, context.hooks)),
     update_flow_project: async (_: unknown, { input }: Input<{ flow_id: string; project_id: string }>, context: Context) => ({
       id: await flows.updateFlowProject(context.db, input.flow_id, input.project_id),
     }),

@@ -14,7 +14,7 @@ export const runsResolvers = {
   Mutation: {
     create_flow_run: async (_: unknown, { input }: Input<runs.CreateFlowRunInput>, context: Context) => {
       if (!input.flow_id && !input.version_group_id) throw new ApiError("A flow id or version group ID must be provided.");
-      return { id: await runs.createFlowRun(context.db, input) };
+      return { id: await runs.createFlowRun(context.db, input, context.hooks) };
     },
     set_flow_run_name: async (_: unknown, { input }: Input<{ flow_run_id: string; name: string }>, context: Context) => ({
       success: await runs.setFlowRunName(context.db, input.flow_run_id, input.name),
