@@ -115,6 +115,14 @@ const configSchema = z.object({
           enable_playground: boolish.default(true),
           enable_introspection: boolish.default(true),
           auth_string: text.default(""),
+          /** distributed: compose the subgraphs over HTTP; in_process: run both subgraphs inside the gateway. */
+          mode: z
+            .enum(["distributed", "in_process"], { error: "expected distributed or in_process" })
+            .default("distributed"),
+          /** How often (distributed mode) the gateway re-reads the subgraphs' SDL and recomposes; 0 turns it off. */
+          poll_interval_seconds: integer(0).default(10),
+          /** Forward single-subgraph operations without the query planner. */
+          fast_path: boolish.default(true),
         })
         .prefault({}),
       towel: z

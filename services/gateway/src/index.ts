@@ -1,0 +1,63 @@
+// Entry point of the gateway (v1's "apollo" service): `start(config, log)` as the CLI's service registry expects.
+// Listens on services.gateway.{host,port} at once (GET /health answers from the start) and composes the subgraphs
+// in the background, retrying until they answer; GraphQL requests get 503 until the first composition.
+import type { Config } from "../../shared/src/config.ts";
+import { createPool } from "../../shared/src/database/pool.ts";
+import type { Logger } from "../../shared/src/logger.ts";
+import { Gateway } from "./gateway.ts";
+import { createGatewayServer, listen } from "./server.ts";
+import type { AddressInfo } from "node:net";
+
+export { Gateway } from "./gateway.ts";
+
+export interface RunningGateway {
+  /** The address actually bound (port 0 picks a free one). */
+  address: AddressInfo;
+  gateway: Gateway;
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config, log: Logger, options: { retryMs?: number } = {}): Promise<RunningGateway> {
+  const settings = config.services.gateway;
+  const gateway = await Gateway.create({ config, log, retryMs: options.retryMs });
+  // One connection for GET /ready's database check.
+  const db = createPool(config.database.connection_url, 1);
+  const server = createGatewayServer({
+    gateway,
+    bodyLimit: settings.body_limit,
+    authString: settings.auth_string,
+    enablePlayground: settings.enable_playground,
+    requestTimeoutSeconds: settings.request_timeout_seconds,
+    databaseCheck: async () => {
+      await db.query("select 1");
+    },
+    log,
+  });
+  let address: AddressInfo;
+  try {
+    address = await listen(server, settings.port, settings.host);
+  } catch (error) {
+    await gateway.stop();
+    await db.end();
+    throw error;
+  }
+  log.info({ host: settings.host, port: address.port, mode: settings.mode, auth: settings.auth_string !== "" }, "gateway listening");
+  let stopping: Promise<void> | undefined;
+  gateway.start().catch((error: unknown) => {
+    if (!stopping) log.error({ err: error }, "the gateway could not start");
+  });
+  return {
+    address,
+    gateway,
+    stop: () =>
+      (stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await gateway.stop();
+        server.closeAllConnections();
+        await closed;
+        await db.end();
+        log.info("gateway stopped");
+      })()),
+  };
+}

@@ -1,0 +1,231 @@
+// The two subgraphs the gateway composes, behind one small interface: `send` one GraphQL operation, get the
+// subgraph's JSON answer back untouched. Two implementations:
+//   - remote (mode distributed): an HTTP POST to the subgraph's URL on a keep-alive agent, with
+//     `accept: application/json` (otherwise grafserv answers validation and variable errors with HTTP 400 and the
+//     message would be lost behind the status) and, for the mutations service, the `x-prefect-*` request headers;
+//   - in-process (mode in_process): the data graph executed with grafast on a schema built here, and the mutations
+//     service's own Apollo server driven with `executeOperation`, so its error mapping and context are exactly
+//     what its HTTP endpoint would give.
+// The gateway's query planner reaches them through `SubgraphDataSource`, the fast path calls `send` directly:
+// both paths therefore see the same answers.
+import { Agent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
+import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
+import { grafast } from "postgraphile/grafast";
+import type { Config } from "../../shared/src/config.ts";
+import { createPool } from "../../shared/src/database/pool.ts";
+import type { Logger } from "../../shared/src/logger.ts";
+import { createMutationsService } from "../../mutations/src/server.ts";
+import { makeMaskError } from "../../postgraphile/src/errors.ts";
+import { makeDataGraphSchema } from "../../postgraphile/src/preset.ts";
+
+export const DATA_GRAPH = "postgraphile";
+export const MUTATIONS = "mutations";
+
+export interface SubgraphRequest {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+/** A GraphQL response as the subgraph sent it. */
+export interface SubgraphResponse {
+  data?: Record<string, unknown> | null;
+  errors?: GraphQLFormattedError[];
+  extensions?: Record<string, unknown>;
+}
+
+/** The incoming request's headers, names lower-cased. */
+export type IncomingHeaders = Readonly<Record<string, string>>;
+
+export interface Subgraph {
+  readonly name: string;
+  /** Where it is reached (in-process subgraphs have an `inproc://` URL, only used as a name in messages). */
+  readonly url: string;
+  send(request: SubgraphRequest, headers?: IncomingHeaders): Promise<SubgraphResponse>;
+  /** Whether it answers at all (`{ __typename }`); used by GET /ready. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The `x-prefect-*` headers, which v1's gateway forwarded to the Python service (agent id, Core version…). */
+export function prefectHeaders(headers: IncomingHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (name.startsWith("x-prefect")) kept[name] = value;
+  return kept;
+}
+
+export class SubgraphError extends Error {
+  override name = "SubgraphError";
+}
+
+function isResponse(value: unknown): value is SubgraphResponse {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && ("data" in value || "errors" in value);
+}
+
+export interface RemoteSubgraphOptions {
+  name: string;
+  url: string;
+  /** Abort a request that takes longer (ms). */
+  timeoutMs: number;
+  /** Which incoming headers go along (default none). */
+  forwardHeaders?: (headers: IncomingHeaders) => Record<string, string>;
+}
+
+/** A subgraph reached over HTTP. */
+export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
+  const url = new URL(options.url);
+  const secure = url.protocol === "https:";
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 });
+  const post = (body: string, extraHeaders: Record<string, string>): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const request = (secure ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: {
+            ...extraHeaders,
+            "content-type": "application/json",
+            accept: "application/json",
+            "content-length": Buffer.byteLength(body),
+          },
+          timeout: options.timeoutMs,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          response.on("error", reject);
+        },
+      );
+      request.on("timeout", () =>
+        request.destroy(new SubgraphError(`Subgraph "${options.name}" did not answer within ${options.timeoutMs / 1000} s.`)),
+      );
+      request.on("error", (error) =>
+        reject(error instanceof SubgraphError ? error : new SubgraphError(`Subgraph "${options.name}" at ${options.url} is unreachable: ${error.message}`)),
+      );
+      request.end(body);
+    });
+  const send = async (request: SubgraphRequest, headers: IncomingHeaders = {}): Promise<SubgraphResponse> => {
+    const body = JSON.stringify({ query: request.query, variables: request.variables ?? null, operationName: request.operationName ?? null });
+    const { status, text } = await post(body, options.forwardHeaders?.(headers) ?? {});
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (isResponse(parsed)) return parsed;
+    throw new SubgraphError(`Subgraph "${options.name}" answered HTTP ${status} without a GraphQL response.`);
+  };
+  return {
+    name: options.name,
+    url: options.url,
+    send,
+    async ping() {
+      const response = await send({ query: "{ __typename }" });
+      if (response.errors?.length) throw new SubgraphError(response.errors.map((e) => e.message).join("; "));
+    },
+    async close() {
+      agent.destroy();
+    },
+  };
+}
+
+const formatted = (error: GraphQLError): GraphQLFormattedError => error.toJSON();
+
+/**
+ * The data graph inside this process: PostGraphile's schema with its own pool, executed by grafast, errors masked
+ * as the postgraphile service masks them.
+ */
+export async function inProcessDataGraph(config: Config, log: Logger): Promise<Subgraph> {
+  const graph = await makeDataGraphSchema({
+    connectionString: config.database.connection_url,
+    poolSize: config.database.pool_size,
+    enableTableMutations: config.services.postgraphile.enable_table_mutations,
+  });
+  const maskError = makeMaskError(log);
+  const send = async (request: SubgraphRequest): Promise<SubgraphResponse> => {
+    const result = await grafast({
+      schema: graph.schema,
+      resolvedPreset: graph.resolvedPreset,
+      requestContext: {},
+      source: request.query,
+      variableValues: request.variables ?? undefined,
+      operationName: request.operationName ?? undefined,
+    });
+    if (Symbol.asyncIterator in result) throw new SubgraphError("streamed results are not supported");
+    const response: SubgraphResponse = {};
+    if (result.errors) response.errors = result.errors.map((error) => formatted(maskError(error)));
+    if ("data" in result) response.data = result.data as Record<string, unknown> | null;
+    if (result.extensions) response.extensions = result.extensions as Record<string, unknown>;
+    return response;
+  };
+  return {
+    name: DATA_GRAPH,
+    url: `inproc://${DATA_GRAPH}`,
+    send,
+    async ping() {
+      await graph.pool.query("select 1");
+    },
+    close: () => graph.release(),
+  };
+}
+
+/** The mutations service inside this process: its Apollo server without the HTTP listener, on a pool of its own. */
+export async function inProcessMutations(config: Config, log: Logger): Promise<Subgraph> {
+  const db = createPool(config.database.connection_url, config.database.pool_size);
+  let service;
+  try {
+    service = await createMutationsService({ db, config, log });
+  } catch (error) {
+    await db.end();
+    throw error;
+  }
+  const { apollo, context } = service;
+  const send = async (request: SubgraphRequest, headers: IncomingHeaders = {}): Promise<SubgraphResponse> => {
+    const response = await apollo.executeOperation(
+      { query: request.query, variables: request.variables ?? undefined, operationName: request.operationName ?? undefined },
+      { contextValue: context(prefectHeaders(headers)) },
+    );
+    if (response.body.kind !== "single") throw new SubgraphError("incremental delivery is not supported");
+    return response.body.singleResult as SubgraphResponse;
+  };
+  return {
+    name: MUTATIONS,
+    url: `inproc://${MUTATIONS}`,
+    send,
+    async ping() {
+      await db.query("select 1");
+    },
+    async close() {
+      await service.stop();
+      await db.end();
+    },
+  };
+}
+
+/** The incoming request's headers, as the gateway keeps them in its request context. */
+export interface GatewayContext {
+  headers: IncomingHeaders;
+}
+
+/** The query planner's view of a subgraph. */
+export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
+  readonly subgraph: Subgraph;
+  constructor(subgraph: Subgraph) {
+    this.subgraph = subgraph;
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    const { request } = options;
+    const headers = (options.context as Partial<GatewayContext> | undefined)?.headers ?? {};
+    return (await this.subgraph.send(
+      { query: request.query ?? "", variables: request.variables ?? null, operationName: request.operationName ?? null },
+      headers,
+    )) as GatewayGraphQLResponse;
+  }
+}

@@ -1,0 +1,89 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests read GraphQL results field by field */
+// The fast path: which documents it takes (the router), and that every operation gets the same answer from it as
+// from the query planner, in both modes.
+import { describe, expect, test } from "vitest";
+import { ids } from "../postgraphile/seed.ts";
+import { MODES, useStacks, type Mode } from "./helpers.ts";
+
+const stacks = useStacks();
+
+/** [name, request, the subgraph the fast path sends it to (null: the planner)] */
+const CORPUS: [string, { query: string; variables?: Record<string, unknown> | null; operationName?: string }, string | null][] = [
+  ["a Hasura list query", { query: `{ flow(order_by: {name: asc}, where: {archived: {_eq: null}}) { id name version project { name } } }` }, "postgraphile"],
+  ["Core's flow-run query with variables", { query: `query($id: uuid!) { flow_run_by_pk(id: $id) { id name state flow { name } task_runs(order_by: {id: asc}) { id } } }`, variables: { id: ids.flowRun.a } }, "postgraphile"],
+  ["aggregates with aliases", { query: `query Counts { a: flow_run_aggregate(where: {state: {_eq: "Success"}}) { aggregate { count } } b: flow_run_aggregate { aggregate { count } } }`, operationName: "Counts" }, "postgraphile"],
+  ["fragments at the root", { query: `query { ...Roots } fragment Roots on Query { tenant(order_by: {slug: asc}) { slug } }` }, "postgraphile"],
+  ["__typename beside data", { query: `{ __typename project(order_by: {name: asc}) { __typename name } }` }, "postgraphile"],
+  ["a null-collapsed filter", { query: `query($p: uuid) { flow(where: {project_id: {_eq: $p}}, order_by: {id: asc}) { id } }`, variables: { p: null } }, "postgraphile"],
+  ["the service's queries", { query: `{ hello api { mode backend } reference_data { state_info } }` }, "mutations"],
+  ["mapped_children", { query: `query($id: UUID!) { mapped_children(task_run_id: $id) { state_counts } }`, variables: { id: ids.missing } }, "mutations"],
+  ["a mutation that fails with v1's text", { query: `mutation { create_tenant(input: {name: "alpha", slug: "alpha"}) { id } }` }, "mutations"],
+  ["a mutation on a missing row", { query: `mutation($input: set_flow_run_name_input!) { set_flow_run_name(input: $input) { success } }`, variables: { input: { flow_run_id: ids.missing, name: "x" } } }, "mutations"],
+  ["an execution error of the data graph", { query: `{ flow(where: {created: {_gt: "not a time"}}) { id } }` }, "postgraphile"],
+  ["a variable the subgraph's scalar rejects", { query: `query($id: uuid!) { flow_by_pk(id: $id) { id } }`, variables: { id: "not-a-uuid" } }, "postgraphile"],
+  ["both subgraphs", { query: `{ hello flow(limit: 1, order_by: {id: asc}) { id } }` }, null],
+  ["introspection", { query: `{ __schema { queryType { name } } }` }, null],
+  ["introspection beside data", { query: `{ __type(name: "flow") { name } flow(limit: 1) { id } }` }, null],
+  ["two operations in one document", { query: `query A { hello } query B { flow(limit: 1) { id } }`, operationName: "A" }, null],
+  ["an unknown field", { query: `{ flow { nope } }` }, null],
+  ["a syntax error", { query: `{ flow { id ` }, null],
+  ["a missing variable", { query: `query($id: uuid!) { flow_by_pk(id: $id) { id } }` }, null],
+  ["a wrong operationName", { query: `query A { hello }`, operationName: "B" }, null],
+  ["too deep", { query: `{ flow { flow_runs { task_runs { task { flow { flow_runs { task_runs { task { id } } } } } } } } }` }, null],
+];
+
+describe.each(MODES)("%s", (mode: Mode) => {
+  const gateway = () => stacks[mode].gateway.gateway;
+
+  test.each(CORPUS)("%s: routed as expected", (_name, request, expected) => {
+    const route = gateway().router!.route(request.query, request.operationName, request.variables);
+    expect(route.kind === "subgraph" ? route.subgraph : null).toBe(expected);
+  });
+
+  test.each(CORPUS)("%s: the same answer by both paths", async (_name, request) => {
+    const operation = { ...request, variables: request.variables ?? null, operationName: request.operationName ?? null };
+    const fast = await gateway().execute(operation, {});
+    const planned = await gateway().executePlanned(operation, {});
+    expect(fast).toEqual(planned);
+    expect(fast.status).toBeLessThan(500);
+  });
+
+  test("the answers are real (a spot check of the corpus)", async () => {
+    const result = await gateway().execute({ ...CORPUS[8]![1], variables: null, operationName: null }, {});
+    expect(result.body).toEqual({ data: { create_tenant: null }, errors: [{ message: "Uniqueness violation.", path: ["create_tenant"], extensions: { code: "BAD_USER_INPUT" } }] });
+    const flows = await gateway().execute({ ...CORPUS[0]![1], variables: null, operationName: null }, {});
+    expect((flows.body.data as any).flow.map((f: any) => f.name)).toEqual(["etl", "etl", "etl", "report"]);
+  });
+});
+
+describe("the router", () => {
+  test("remembers each document once and re-checks variables per request", () => {
+    const router = stacks.in_process.gateway.gateway.router!;
+    const query = `query($id: uuid!) { flow_by_pk(id: $id) { id } }`;
+    expect(router.route(query, null, { id: ids.flow.report }).kind).toBe("subgraph");
+    expect(router.route(query, null, {}).kind).toBe("planner");
+    expect(router.route(query, null, { id: ids.flow.report }).kind).toBe("subgraph");
+  });
+
+  test("fast_path=false sends everything through the planner", async () => {
+    const { startStack } = await import("./helpers.ts");
+    const stack = await startStack("in_process", stacks.db.url, { PREFECT_SERVER__SERVICES__GATEWAY__FAST_PATH: "false" });
+    try {
+      const sends: string[] = [];
+      for (const subgraph of stack.gateway.gateway.subgraphs.values()) {
+        const send = subgraph.send.bind(subgraph);
+        subgraph.send = async (request, headers) => {
+          sends.push(request.query);
+          return send(request, headers);
+        };
+      }
+      const result = await stack.gateway.gateway.execute({ query: `query Q { hello }`, variables: null, operationName: null }, {});
+      expect(result.body).toEqual({ data: { hello: "👋" } });
+      // the planner rewrites the operation for the subgraph; the fast path would have sent it verbatim
+      expect(sends).toHaveLength(1);
+      expect(sends[0]).not.toBe(`query Q { hello }`);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
