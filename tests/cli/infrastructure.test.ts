@@ -11,7 +11,8 @@ import { startInfrastructure, type InfrastructureOptions } from "../../services/
 import { loadConfig } from "../../services/shared/src/config.ts";
 import { migrationStatus, withClient, withDatabase } from "../../services/shared/src/database/migrations.ts";
 import { createEmptyDatabase, useTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { FAKE_SERVICES, isAlive, startCli } from "./run.ts";
+import { freePort } from "../helpers/ports.ts";
+import { isAlive, startCli } from "./run.ts";
 
 const REDIS_URL = process.env.PREFECT_SERVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const UNREACHABLE = { DATABASE_URL: "postgresql://prefect:x@127.0.0.1:1/x", REDIS_URL: "redis://127.0.0.1:1" };
@@ -180,22 +181,54 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
     expect(await processesMentioning(home)).toEqual([]);
   });
 
-  test("start runs the services against them and exits cleanly on SIGTERM", { timeout: 120_000 }, async () => {
-    const run = startCli(["start"], { ...UNREACHABLE, PREFECT_SERVER__HOME: home, PREFECT_SERVER_SERVICES_ROOT: FAKE_SERVICES });
-    await run.waitFor(/\[towel\].*fake towel started/, 90_000);
-    await run.waitFor(/\[mutations\].*fake mutations started/);
+  test("start runs every service against them, all four answer, and it exits cleanly on SIGTERM", { timeout: 180_000 }, async () => {
+    const [gateway, postgraphile, mutations] = [await freePort(), await freePort(), await freePort()];
+    const run = startCli(["start"], {
+      ...UNREACHABLE,
+      PREFECT_SERVER__HOME: home,
+      PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
+      PREFECT_SERVER__SERVICES__GATEWAY__PORT: String(gateway),
+      PREFECT_SERVER__SERVICES__GATEWAY__URL: `http://127.0.0.1:${gateway}/graphql`,
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: String(postgraphile),
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL: `http://127.0.0.1:${postgraphile}/graphql`,
+      PREFECT_SERVER__SERVICES__MUTATIONS__PORT: String(mutations),
+      PREFECT_SERVER__SERVICES__MUTATIONS__URL: `http://127.0.0.1:${mutations}/graphql/`,
+    });
+    // the banner's last row: the whole banner has been printed
+    await run.waitFor(new RegExp(`Mutations:\\s+http://127\\.0\\.0\\.1:${mutations}/graphql/`), 120_000);
     expect(run.stdout).toContain("Prefect Server infrastructure is ready:");
     expect(run.stdout).toMatch(/Postgres:\s+postgresql:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/prefect_server/);
-    expect(run.stdout).toContain("Not built yet: postgraphile, gateway.");
-    // The services were given the embedded servers' URLs.
-    const logged = JSON.parse(run.stdout.split("\n").find((line) => line.includes("fake towel started"))!.replace(/^\S+\s+/, ""));
-    expect(logged.database).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/prefect_server$/);
-    expect(logged.redis).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
-    expect(logged.queue).toBe("redis");
+    const redisUrl = /Queues:\s+(redis:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout)?.[1];
+    expect(redisUrl).toBeDefined();
+    expect(run.stdout).toMatch(new RegExp(`Gateway:\\s+http://127\\.0\\.0\\.1:${gateway}/graphql`));
+    expect(run.stdout).not.toContain("Not built yet");
+
+    // Each service answers; the gateway is ready, i.e. it composed both subgraphs and reaches the embedded Postgres.
+    const answers = async (url: string) => (await fetch(url).catch(() => undefined))?.status === 200;
+    const deadline = Date.now() + 60_000;
+    const urls = [postgraphile, mutations, gateway].map((port) => `http://127.0.0.1:${port}/health`).concat(`http://127.0.0.1:${gateway}/ready`);
+    for (const url of urls) {
+      while (!(await answers(url))) {
+        if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within 60 s\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    const query = await fetch(`http://127.0.0.1:${gateway}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ hello tenant { id } }" }),
+    });
+    expect(await query.json()).toEqual({ data: { hello: "👋", tenant: [] } });
+    // The towel runs its loops on the embedded redis-server.
+    await run.waitFor(/\[towel\].*"msg":"towel started"\}\n/, 60_000);
+    const towel = JSON.parse(run.stdout.split("\n").find((line) => line.includes('"msg":"towel started"'))!.replace(/^\S+\s+/, ""));
+    expect(towel.backend).toBe("redis");
+    expect(towel.location).toContain(`${redisUrl} `);
 
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
-    expect(run.stdout).toMatch(/fake towel stopped/);
+    expect(run.stdout).toMatch(/\[towel\].*towel stopped/);
+    expect(run.stdout).toMatch(/\[gateway\].*gateway stopped/);
     expect(run.stdout).toContain("Stopping the embedded Postgres…");
     expect(await processesMentioning(home)).toEqual([]);
   });

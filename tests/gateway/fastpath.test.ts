@@ -3,6 +3,7 @@
 // from the query planner, in both modes.
 import { describe, expect, test } from "vitest";
 import { ids } from "../postgraphile/seed.ts";
+import { SubgraphError } from "../../services/gateway/src/subgraphs.ts";
 import { MODES, useStacks, type Mode } from "./helpers.ts";
 
 const stacks = useStacks();
@@ -46,6 +47,27 @@ describe.each(MODES)("%s", (mode: Mode) => {
     const planned = await gateway().executePlanned(operation, {});
     expect(fast).toEqual(planned);
     expect(fast.status).toBeLessThan(500);
+  });
+
+  // the root field a failed fetch leaves null: `flow` is non-null (so `data` is null), `create_tenant` is nullable
+  test.each([
+    ["postgraphile", CORPUS[0]![1], null],
+    ["mutations", CORPUS[8]![1], { create_tenant: null }],
+  ])("a %s subgraph that cannot be reached: the same error by both paths", async (name, request, data) => {
+    const subgraph = gateway().subgraphs.get(name)!;
+    const send = subgraph.send;
+    subgraph.send = () => Promise.reject(new SubgraphError(`Subgraph "${name}" at ${subgraph.url} is unreachable: connect ECONNREFUSED`));
+    try {
+      const operation = { ...request, variables: null, operationName: null };
+      const fast = await gateway().execute(operation, {});
+      expect(fast).toEqual(await gateway().executePlanned(operation, {}));
+      expect(fast).toEqual({
+        status: 200,
+        body: { data, errors: [{ message: expect.stringMatching(/unreachable/), extensions: { code: "INTERNAL_SERVER_ERROR" } }] },
+      });
+    } finally {
+      subgraph.send = send;
+    }
   });
 
   test("the answers are real (a spot check of the corpus)", async () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { pino } from "pino";
 import { loadConfig, type Config } from "../../services/shared/src/config.ts";
-import type { Pool } from "../../services/shared/src/database/pool.ts";
+import { createPool, type Pool } from "../../services/shared/src/database/pool.ts";
 import { createMutationsService, type MutationsService } from "../../services/mutations/src/server.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 
@@ -29,16 +29,23 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ env, ignoreUserFile: true });
 }
 
-/** `env`: configuration for the service (e.g. the queue prefix of a test's Redis). */
-export function useMutations(options: { env?: Record<string, string> } = {}): MutationsHarness {
+/**
+ * `env`: configuration for the service (e.g. the queue prefix of a test's Redis). `poolSize`: the service gets a pool
+ * of its own with that many connections (default: it shares the test database's pool of 5).
+ */
+export function useMutations(options: { env?: Record<string, string>; poolSize?: number } = {}): MutationsHarness {
   const database = useTestDatabase();
   const config = testConfig(options.env);
   let service: MutationsService | undefined;
+  let ownPool: Pool | undefined;
   beforeAll(async () => {
-    service = await createMutationsService({ db: database.pool, config, log: pino({ level: process.env.MUTATIONS_TEST_LOG ?? "silent" }) });
+    if (options.poolSize !== undefined) ownPool = createPool(database.url, options.poolSize);
+    const db = ownPool ?? database.pool;
+    service = await createMutationsService({ db, config, log: pino({ level: process.env.MUTATIONS_TEST_LOG ?? "silent" }) });
   });
   afterAll(async () => {
     await service?.stop();
+    await ownPool?.end();
   });
   const harness: MutationsHarness = {
     get db() {

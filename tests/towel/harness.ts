@@ -2,13 +2,13 @@
 // and a private redis-server.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { loadConfig, type Config } from "../../services/shared/src/config.ts";
 import type { PassHooks } from "../../services/towel/src/workers.ts";
+import { freePort } from "../helpers/ports.ts";
 
 export function towelConfig(env: Record<string, string>): Config {
   return loadConfig({ env: { PREFECT_SERVER__LOGGING__LEVEL: "debug", ...env }, ignoreUserFile: true });
@@ -92,17 +92,6 @@ export function captureLogs(): { lines: Record<string, unknown>[]; loggerFor(nam
  * (Core's interval clocks cannot go under a minute).
  */
 export const everySecondSchedule = () => ({ type: "Schedule", clocks: [{ type: "CronClock", cron: "* * * * * *", start_date: null }] });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A redis-server of this test's own on a free port (no persistence), which can be stopped and started again. */
 export class PrivateRedis {

@@ -259,14 +259,23 @@ export class Gateway {
     return this.executePlanned(request, headers);
   }
 
-  /** The planner path alone (the fast-path tests compare both). */
-  async executePlanned(request: OperationRequest, headers: IncomingHeaders, method = "POST", search = ""): Promise<OperationResult> {
+  /**
+   * The planner path alone (the fast-path tests compare both). `failed`: a subgraph whose request already failed,
+   * whose error the planner reports without sending to it again.
+   */
+  async executePlanned(
+    request: OperationRequest,
+    headers: IncomingHeaders,
+    method = "POST",
+    search = "",
+    failed?: GatewayContext["failed"],
+  ): Promise<OperationResult> {
     const headerMap = new HeaderMap();
     for (const [name, value] of Object.entries(headers)) headerMap.set(name, value);
     headerMap.set("content-type", "application/json");
     const response = await this.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers: headerMap, search, body: method === "POST" ? (request as GraphQLRequest) : undefined },
-      context: async () => ({ headers }),
+      context: async () => (failed ? { headers, failed } : { headers }),
     });
     let text = "";
     if (response.body.kind === "complete") text = response.body.string;
@@ -296,7 +305,9 @@ export class Gateway {
       return { status: 200, body: response as Record<string, unknown> };
     } catch (error) {
       this.#log.warn({ err: error, subgraph: name }, "subgraph request failed");
-      return { status: 200, body: { data: null, errors: [{ message: (error as Error).message }] } };
+      // Answered as the planner answers a failed fetch (its error shape, root fields nulled as the schema says),
+      // from the error we got: the operation is not sent again.
+      return this.executePlanned(request, headers, "POST", "", { subgraph: name, error: error as Error });
     }
   }
 

@@ -211,6 +211,11 @@ export async function inProcessMutations(config: Config, log: Logger): Promise<S
 /** The incoming request's headers, as the gateway keeps them in its request context. */
 export interface GatewayContext {
   headers: IncomingHeaders;
+  /**
+   * A subgraph whose request already failed on the fast path, with its error: the planner reports that error in its
+   * own shape instead of sending the operation again (a mutation must not run twice).
+   */
+  failed?: { subgraph: string; error: Error };
 }
 
 /** The query planner's view of a subgraph. */
@@ -222,7 +227,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const { request } = options;
-    const headers = (options.context as Partial<GatewayContext> | undefined)?.headers ?? {};
+    const context = options.context as Partial<GatewayContext> | undefined;
+    if (context?.failed?.subgraph === this.subgraph.name) throw context.failed.error;
+    const headers = context?.headers ?? {};
     return (await this.subgraph.send(
       { query: request.query ?? "", variables: request.variables ?? null, operationName: request.operationName ?? null },
       headers,
