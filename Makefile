@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 CLI := node bin/prefect-server.js
 INSTALLED := node_modules/.package-lock.json
 
-.PHONY: dev test install infra services migrate bench bench-quick lint typecheck unit compose-up compose-down compose-config clean
+.PHONY: dev test install infra services migrate bench bench-quick lint typecheck unit e2e e2e-venv compose-up compose-down compose-config clean
 
 ## dev: run the whole server (infrastructure, migrations, every service) until Ctrl-C
 dev: $(INSTALLED)
@@ -44,8 +44,18 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	tsc --noEmit
 
-unit: $(INSTALLED)
+# The end-to-end suite (tests/e2e) drives the real Prefect Core 1.4.1 client from a virtualenv in tests/.venv; it is
+# built here, before vitest starts, so its first build (a few minutes) does not count against the tests' timeouts.
+unit: $(INSTALLED) e2e-venv
 	vitest run
+
+## e2e-venv: build the Prefect Core 1.4.1 virtualenv for the end-to-end tests (once per tests/e2e/requirements.txt)
+e2e-venv: $(INSTALLED)
+	node tests/e2e/venv.ts
+
+## e2e: only the end-to-end tests with the real Prefect Core client
+e2e: $(INSTALLED) e2e-venv
+	vitest run tests/e2e
 
 ## compose-up: the full stack with Docker (needs a Docker engine)
 compose-up:

@@ -41,7 +41,8 @@ export async function dropAbandonedTestDatabases(client: pg.Client): Promise<voi
   }
 }
 
-function processExists(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0; EPERM means it exists but is someone else's). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,0 +1,43 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- tests read GraphQL results field by field */
+// Basic auth on the gateway (services.gateway.auth_string), with Core 1.4.1 sending the credentials the only way it
+// can in server mode: in the endpoint URL (docs/using-prefect-core.md). The gateway runs in_process here, so the
+// suite also covers the single-process mode.
+import { describe, expect, test } from "vitest";
+import { flowFile, useE2E } from "./helpers/harness.ts";
+import { createRun, createTenantAndProject, flowRunDetails, messages, register, waitForState } from "./helpers/runs.ts";
+
+const USER = "e2e";
+const PASSWORD = "s3cret:with@odd/chars";
+const e2e = useE2E({ gatewayMode: "in_process", authString: `${USER}:${PASSWORD}` });
+
+describe("basic auth with Prefect Core", { timeout: 240_000 }, () => {
+  test("without credentials Core is refused (HTTP 401)", async () => {
+    const endpoint = new URL(e2e.url);
+    const refused = await e2e.core.prefect(["server", "create-tenant", "--name", "default"], {
+      env: { PREFECT__SERVER__ENDPOINT: endpoint.origin },
+    });
+    expect(refused.code).not.toBe(0);
+    // Core raises on the status before it reads the body, so the user sees requests' HTTPError
+    expect(refused.output).toContain("401 Client Error: Unauthorized");
+    const { status } = await fetch(e2e.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ hello }" }),
+    });
+    expect(status).toBe(401);
+  });
+
+  test("with credentials in the endpoint URL: register, agent, flow run, logs", async () => {
+    // the harness's Core environment has PREFECT__SERVER__ENDPOINT=http://e2e:<percent-encoded password>@127.0.0.1:<port>
+    expect(e2e.core.env.PREFECT__SERVER__ENDPOINT).toContain(`${USER}:${encodeURIComponent(PASSWORD)}@`);
+    await createTenantAndProject(e2e);
+    await register(e2e, flowFile("simple.py"), "e2e-simple");
+    await e2e.core.startAgent();
+    const id = await createRun(e2e, "e2e-simple");
+    // the agent hands PREFECT__CLOUD__API (with the credentials) to the flow-run process, which reports through it
+    await waitForState(e2e, id, "Success", 120_000);
+    const run = await flowRunDetails(e2e, id);
+    expect(run.states.map((s: any) => s.state)).toEqual(["Scheduled", "Submitted", "Running", "Success"]);
+    expect(messages(run)).toContain("e2e says: HELLO FROM THE E2E SUITE");
+  });
+});
