@@ -117,9 +117,20 @@ test("dev services exits non-zero when a service crashes, stopping the others", 
   expect(run.stdout).not.toContain("fake mutations");
 });
 
-/** Whether the process is gone within 2 s; an orphan killed by a signal lingers until init reaps it. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 80; i++) {
+test("services stop by themselves when the dev services supervisor is killed outright", async () => {
+  const run = startCli(["dev", "services"], { PREFECT_SERVER_SERVICES_ROOT: FAKE_SERVICES });
+  const started = /^\[(towel|mutations)\]\s+\{.*"pid":(\d+).*fake \1 started/gm;
+  const output = await waitForText(() => run.stdout, /fake towel started[\s\S]*fake mutations started|fake mutations started[\s\S]*fake towel started/);
+  const pids = [...output.matchAll(started)].map((match) => Number(match[2]));
+  expect(pids).toHaveLength(2);
+  run.child.kill("SIGKILL");
+  await run.exited;
+  for (const pid of pids) expect(await gone(pid, 10_000), `service process ${pid} outlived its supervisor`).toBe(true);
+});
+
+/** Whether the process is gone within `withinMs`; an orphan killed by a signal lingers until init reaps it. */
+async function gone(pid: number, withinMs = 2_000): Promise<boolean> {
+  for (let i = 0; i < withinMs / 25; i++) {
     if (!isAlive(pid)) return true;
     const state = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
     if (/^\d+ \(.*\) Z/.test(state)) return true;

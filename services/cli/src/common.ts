@@ -45,6 +45,23 @@ export function maskUrl(url: string): string {
 
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/** Set by the supervisor of `dev services` / `start` on its children, whose stdin is a pipe from it. */
+export const SUPERVISED_ENV = "PREFECT_SERVER_SUPERVISED";
+
+/**
+ * Under a supervisor, stops this process as on SIGTERM once the supervisor is gone (its end of the stdin pipe
+ * closes, whatever killed it). Returns a function that stops watching and lets stdin go.
+ */
+export function stopWhenSupervisorExits(): () => void {
+  if (process.env[SUPERVISED_ENV] !== "1") return () => {};
+  const onClosed = () => process.kill(process.pid, "SIGTERM");
+  process.stdin.once("end", onClosed).once("error", onClosed).resume();
+  return () => {
+    process.stdin.off("end", onClosed).off("error", onClosed);
+    process.stdin.destroy();
+  };
+}
+
 /** The reason a bring-up stops early when Ctrl-C / SIGTERM arrives; not a failure. */
 export class Interrupted extends CliError {
   override name = "Interrupted";

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { config } from "../../shared/src/config.ts";
 import { logger } from "../../shared/src/logger.ts";
-import { shutdownSignal } from "./common.ts";
+import { shutdownSignal, stopWhenSupervisorExits } from "./common.ts";
 import { SERVICE_ALIASES, SERVICE_NAMES, loadService, resolveServiceName } from "./registry.ts";
 
 export function servicesCommand(): Command {
@@ -16,9 +16,11 @@ export function servicesCommand(): Command {
       // v1 reported "development" as the version of a service started from the CLI.
       process.env.PREFECT_SERVER_VERSION ??= "development";
       const shutdown = shutdownSignal();
+      const stopWatching = stopWhenSupervisorExits();
       const service = await start(config(), logger(name));
       await shutdown.stopped;
       await service.stop();
+      stopWatching();
       shutdown.release();
     });
 }

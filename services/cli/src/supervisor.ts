@@ -2,6 +2,7 @@
 // their name, and stops them all together (SIGTERM, then SIGKILL after a grace period; then SIGKILL to anything
 // left in a child's group) on request or as soon as one of them exits by itself.
 import { spawn, type ChildProcess } from "node:child_process";
+import { SUPERVISED_ENV } from "./common.ts";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -61,10 +62,12 @@ export class Supervisor {
   #spawn(spec: ChildSpec, prefix: string, stdout: Writable): Child {
     // detached: a process group of its own, so a terminal's Ctrl-C reaches only us and we stop the children
     // in order; and a signal to the group reaches anything the child started.
+    // stdin is a pipe we never write to: when we die, even by SIGKILL, the child sees it close and stops itself
+    // (SUPERVISED_ENV tells `services <name>` to watch it) instead of living on as an orphan.
     const child = spawn(spec.command, spec.args, {
-      env: spec.env ?? process.env,
+      env: { ...(spec.env ?? process.env), [SUPERVISED_ENV]: "1" },
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
     const entry: Child = { spec, process: child, prefix, closed: Promise.resolve(), isClosed: false };
     pipeLines(child.stdout!, prefix, stdout);
