@@ -35,6 +35,7 @@ migrate: $(INSTALLED)
 bench: $(INSTALLED)
 	node bench/run.ts
 
+## bench-quick: smoke run of the benchmark suite (small data, under a minute)
 bench-quick: $(INSTALLED)
 	node bench/run.ts --quick
 

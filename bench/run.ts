@@ -1,55 +1,192 @@
 // Entry point of `make bench` / `make bench-quick`: seeds (once), measures, writes docs/benchmarks.md.
-// All load goes to this machine's loopback; every loop is bounded by a fixed duration.
+// All load goes to this machine's loopback; every loop is bounded by a fixed duration, and every service the bench
+// starts is stopped at the end, whatever happens (Ctrl-C included).
+import { mkdtempSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { benchDatabaseUrl, openBenchDatabase, type SeedInfo } from "./lib/database.ts";
 import { describeMachine } from "./lib/machine.ts";
-import { BENCH_DATABASE_URL, openBenchDatabase } from "./lib/database.ts";
-import { writeReport } from "./lib/report.ts";
-import type { Measurement } from "./lib/stats.ts";
-import { measureCeiling } from "./suites/ceiling.ts";
+import { renderRun, writeReport, type RunReport } from "./lib/report.ts";
+import { RssSampler } from "./lib/rss.ts";
+import { startApi, stopServices, type RunningService, type ServiceOptions } from "./lib/services.ts";
+import type { Measurement, PassTiming, TargetCheck } from "./lib/stats.ts";
+import { ensureWrk } from "./lib/wrk.ts";
+import { measureCeilings, prepareStateTargets } from "./suites/ceiling.ts";
+import { runBigFlow } from "./suites/bigflow.ts";
+import { GRAPH_SCALES, prepareDataGraph } from "./suites/datagraph.ts";
+import { gatewayOverhead } from "./suites/overhead.ts";
+import { measureQueue, prepareQueue, QUEUE_SCALES } from "./suites/queue.ts";
+import { measureReads } from "./suites/reads.ts";
+import { measureTowel, TOWEL_SCALES } from "./suites/towel.ts";
+import { measureWrites } from "./suites/writes.ts";
+
+const SUITES = ["writes", "reads", "queue", "towel", "bigflow"] as const;
+type Suite = (typeof SUITES)[number];
 
 const program = new Command("bench")
-  .description("Prefect Server benchmark suite")
-  .option("--quick", "smoke run: short durations, fewer concurrency levels (under a minute)")
+  .description("Prefect Server benchmark suite (bench/README.md)")
+  .option("--quick", "smoke run: small data, 8 clients, 1 s per point, no big flow (under a minute)")
   .option("--no-report", "print the results without writing docs/benchmarks.md")
+  .option("--only <suites>", `run only these suites (comma-separated: ${SUITES.join(", ")})`)
+  .option("--children <n>", "mapped children of the big flow", (value) => Number.parseInt(value, 10), 10_000)
+  .option("--cpu-prof", "write a V8 CPU profile of every service to bench/profiles/ (open in Chrome DevTools)")
   .parse();
-const options = program.opts<{ quick?: boolean; report: boolean }>();
+const options = program.opts<{ quick?: boolean; report: boolean; only?: string; cpuProf?: boolean; children: number }>();
+const selected = new Set<Suite>(
+  options.only
+    ? options.only.split(",").map((name) => {
+        if (!(SUITES as readonly string[]).includes(name.trim())) throw new Error(`unknown suite ${name}; known: ${SUITES.join(", ")}`);
+        return name.trim() as Suite;
+      })
+    : SUITES,
+);
+if (options.quick) selected.delete("bigflow");
 
-const plan = options.quick ? { clients: [1, 32], seconds: 3 } : { clients: [1, 8, 32], seconds: 15 };
+interface Plan {
+  clients: number[];
+  /** Seconds per measured point (each workload × clients). */
+  seconds: number;
+  /** An unrecorded run before each workload's first point (JIT, caches, connection pools). */
+  warmupSeconds: number;
+  /** Timed repetitions of each towel pass. */
+  passRepeats: number;
+}
+const QUICK: Plan = { clients: [8], seconds: 1, warmupSeconds: 0, passRepeats: 1 };
+const FULL: Plan = { clients: [1, 8, 32], seconds: 10, warmupSeconds: 2, passRepeats: 3 };
+const plan = options.quick ? QUICK : FULL;
+const scale = options.quick ? "quick" : "full";
+const dbSuffix = options.quick ? "_quick" : "";
+const seedTime = (seed: SeedInfo) => `seeded in ${seed.seconds.toFixed(1)} s on ${seed.seededAt.toISOString().slice(0, 10)}`;
+
+/** The gateway's memory target (issue 6: "gateway RSS ≤ 200 MB at peak", read as MiB). */
+const GATEWAY_RSS_MIB = 200;
+
 const startedAt = new Date();
-const pool = await openBenchDatabase();
+const logDir = mkdtempSync(join(tmpdir(), "prefect-bench-"));
+const cpuProfileDir = options.cpuProf ? fileURLToPath(new URL("./profiles/", import.meta.url)) : undefined;
+if (cpuProfileDir) await mkdir(cpuProfileDir, { recursive: true });
+const serviceOptions = (databaseUrl: string): ServiceOptions => ({
+  databaseUrl,
+  redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  queuePrefix: "prefect-bench",
+  logDir,
+  cpuProfileDir,
+});
+
+const sampler = new RssSampler();
+const running = new Set<RunningService>();
+const stopAll = async () => {
+  await stopServices([...running]);
+  running.clear();
+  sampler.stop();
+};
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the services …`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+const phase = (name: string) => {
+  sampler.phase = name;
+  console.log(`· ${name}`);
+};
+
+const mainUrl = benchDatabaseUrl(dbSuffix);
+const pool = await openBenchDatabase(mainUrl);
+const report: RunReport = {
+  startedAt,
+  mode: options.quick ? "quick" : "full",
+  command: options.quick ? "make bench-quick" : options.only ? `node bench/run.ts --only ${options.only}` : "make bench",
+  machine: await describeMachine(pool),
+  seeding: [],
+  measurements: [] as Measurement[],
+  passes: [] as PassTiming[],
+  rss: [],
+  checks: [] as TargetCheck[],
+  notes: [],
+};
 try {
-  const machine = await describeMachine(pool);
-  const measurements: Measurement[] = [];
-  const seeding: string[] = [];
+  if (selected.has("writes") || selected.has("reads") || selected.has("queue")) ensureWrk();
 
-  console.log(`ceiling: pgbench at ${plan.clients.join(", ")} clients, ${plan.seconds} s each`);
-  const ceiling = await measureCeiling(pool, BENCH_DATABASE_URL, plan);
-  measurements.push(...ceiling.measurements);
-  seeding.push(`state targets (100 flow runs × 100 task runs) in ${ceiling.seedSeconds.toFixed(1)} s`);
+  const apiSuites = (["writes", "reads", "queue"] as const).filter((suite) => selected.has(suite));
+  if (apiSuites.length > 0) {
+    // data first (seeded once), then the pgbench ceilings of the writes, then the services
+    const targets = selected.has("writes") ? await prepareStateTargets(pool) : undefined;
+    if (targets) report.seeding.push(`state-write targets: 100 Running flow runs × 100 task runs (${targets.seed.seconds.toFixed(1)} s)`);
+    const graph = selected.has("reads") ? await prepareDataGraph(pool, GRAPH_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
+    if (graph) report.seeding.push(`data graph: ${graph.description} (${seedTime(graph.seed)})`);
+    const queue = selected.has("queue") ? await prepareQueue(pool, QUEUE_SCALES[scale]) : undefined;
+    if (queue) report.seeding.push(`agent queue: ${queue.description} (${seedTime(queue.seed)})`);
+    if (targets) {
+      phase(`ceilings: pgbench at ${plan.clients.join(", ")} clients, ${plan.seconds} s each`);
+      report.measurements.push(...(await measureCeilings(mainUrl, plan)));
+    }
+    phase("starting the API (postgraphile, mutations, gateway)");
+    const api = await startApi(serviceOptions(mainUrl));
+    for (const service of api.all) {
+      running.add(service);
+      sampler.watch(service.name, service.process.pid);
+    }
+    try {
+      if (targets) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
+      if (graph) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));
+      if (queue) report.measurements.push(...(await measureQueue(mainUrl, queue, api.urls, plan, phase)));
+    } finally {
+      for (const service of api.all) sampler.unwatch(service.name);
+      await stopServices(api.all);
+      for (const service of api.all) running.delete(service);
+    }
+    report.checks.push(...gatewayOverhead(report.measurements, Math.min(...plan.clients)));
+  }
 
-  console.table(
-    measurements.map((m) => ({
-      workload: m.workload,
-      clients: m.clients,
-      "ops/s": Math.round(m.throughput),
-      "items/s": Math.round(m.itemsPerSecond ?? m.throughput),
-      "p50 ms": Number(m.p50Ms.toFixed(2)),
-      "p99 ms": Number(m.p99Ms.toFixed(2)),
-    })),
-  );
+  if (selected.has("towel")) {
+    const towelUrl = benchDatabaseUrl(`${dbSuffix}_towel`);
+    const towelPool = await openBenchDatabase(towelUrl);
+    let towelService: RunningService | undefined;
+    try {
+      const towel = await measureTowel(towelPool, towelUrl, TOWEL_SCALES[scale], plan.passRepeats, {
+        options: serviceOptions(towelUrl),
+        sampler,
+        register: (service) => {
+          if (towelService) running.delete(towelService);
+          towelService = service;
+          if (service) running.add(service);
+        },
+      }, phase);
+      report.seeding.push(`towel: ${towel.description} (${seedTime(towel.seed)})`);
+      report.passes.push(...towel.passes);
+    } finally {
+      await towelPool.end();
+    }
+  }
+
+  if (selected.has("bigflow")) {
+    const bigflow = await runBigFlow(options.children, benchDatabaseUrl("_bigflow"), serviceOptions(mainUrl).redisUrl, sampler, phase, cpuProfileDir);
+    report.notes.push(...bigflow.notes);
+    report.checks.push(...bigflow.checks);
+  }
+
+  report.rss = sampler.peaks();
+  const gatewayPeak = report.rss.find((peak) => peak.service === "gateway");
+  if (gatewayPeak) {
+    report.checks.push({
+      name: "gateway RSS at its peak",
+      target: `≤ ${GATEWAY_RSS_MIB} MiB`,
+      measured: `${gatewayPeak.peakMiB.toFixed(0)} MiB (during ${gatewayPeak.phase})`,
+      met: gatewayPeak.peakMiB <= GATEWAY_RSS_MIB,
+    });
+  }
+  console.log(`\n${renderRun(report)}`);
   if (options.report) {
     const path = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
-    await writeReport(path, {
-      startedAt,
-      mode: options.quick ? "quick" : "full",
-      command: options.quick ? "make bench-quick" : "make bench",
-      machine,
-      seeding,
-      measurements,
-    });
+    await writeReport(path, report);
     console.log(`results written to ${path}`);
   }
+  console.log(`service logs: ${logDir}`);
 } finally {
+  await stopAll();
   await pool.end();
 }

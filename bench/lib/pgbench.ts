@@ -1,8 +1,8 @@
 // Runs pgbench with a custom script and reads every transaction's latency from its per-transaction logs.
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCommand } from "./command.ts";
 import { quantile } from "./stats.ts";
 
 export interface PgbenchOptions {
@@ -44,7 +44,7 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
       PGPASSWORD: decodeURIComponent(url.password),
       PGDATABASE: url.pathname.slice(1),
     };
-    const output = await run("pgbench", args, env);
+    const output = await runCommand("pgbench", args, { env, timeoutMs: (options.seconds + 120) * 1000 });
     const tps = /tps = ([\d.]+)/.exec(output);
     if (!tps) throw new Error(`pgbench printed no tps:\n${output}`);
     const latencies = await readLatencies(dir);
@@ -70,17 +70,4 @@ async function readLatencies(dir: string): Promise<Float64Array> {
     }
   }
   return Float64Array.from(values).sort();
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${command} exited with ${code}:\n${output}`)),
-    );
-  });
 }

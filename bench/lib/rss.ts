@@ -1,0 +1,69 @@
+// Samples the resident set size of every service process (from /proc/<pid>/status, VmRSS) every 200 ms during
+// the run and keeps, per service, the peak and the phase of the run in which it occurred.
+import { readFileSync } from "node:fs";
+
+export interface RssPeak {
+  service: string;
+  peakMiB: number;
+  /** The phase (workload) running when the peak was sampled. */
+  phase: string;
+  /** The last sample (MiB). */
+  lastMiB: number;
+}
+
+const INTERVAL_MS = 200;
+
+function rssMiB(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined; // the process is gone (or this is not Linux)
+  }
+}
+
+export class RssSampler {
+  readonly #processes = new Map<string, number>();
+  readonly #peaks = new Map<string, RssPeak>();
+  readonly #timer: NodeJS.Timeout;
+  #phase = "start-up";
+
+  constructor() {
+    this.#timer = setInterval(() => this.sample(), INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Samples `pid` as `service` from now on (a restarted service keeps its peak). */
+  watch(service: string, pid: number | undefined): void {
+    if (pid !== undefined) this.#processes.set(service, pid);
+  }
+
+  unwatch(service: string): void {
+    this.sample();
+    this.#processes.delete(service);
+  }
+
+  set phase(phase: string) {
+    this.sample();
+    this.#phase = phase;
+  }
+
+  sample(): void {
+    for (const [service, pid] of this.#processes) {
+      const mib = rssMiB(pid);
+      if (mib === undefined) continue;
+      const peak = this.#peaks.get(service);
+      if (!peak || mib > peak.peakMiB) this.#peaks.set(service, { service, peakMiB: mib, phase: this.#phase, lastMiB: mib });
+      else peak.lastMiB = mib;
+    }
+  }
+
+  peaks(): RssPeak[] {
+    this.sample();
+    return [...this.#peaks.values()];
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
