@@ -63,6 +63,18 @@ describe("prefect-server", () => {
     expect(run.stdout).toContain("fake mutations stopped");
   });
 
+  test("services: a service that never finishes stopping exits with status 1 after the stop timeout", async () => {
+    const run = startCli(["services", "towel"], {
+      PREFECT_SERVER_SERVICES_ROOT: FAKE_SERVICES,
+      FAKE_SERVICE_HANG_ON_STOP: "towel",
+      PREFECT_SERVER__SERVICES__STOP_TIMEOUT_SECONDS: "1",
+    });
+    await run.waitFor("fake towel started");
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(1);
+    expect(run.stdout).toContain("towel did not stop within 1 s; exiting anyway");
+  });
+
   test("dev services: unknown include/exclude names are errors", async () => {
     const { code, stderr } = await runCli(["dev", "services", "-i", "towel,ui"]);
     expect(code).toBe(1);

@@ -17,8 +17,16 @@ export function servicesCommand(): Command {
       process.env.PREFECT_SERVER_VERSION ??= "development";
       const shutdown = shutdownSignal();
       const stopWatching = stopWhenSupervisorExits();
-      const service = await start(config(), logger(name));
+      const log = logger(name);
+      const service = await start(config(), log);
       await shutdown.stopped;
+      // A service whose dependencies vanished (its database gone, say) may never finish stopping, or leave
+      // handles open: exit anyway once the deadline passes, so SIGTERM always ends the process.
+      const timeoutSeconds = config().services.stop_timeout_seconds;
+      setTimeout(() => {
+        log.error(`${name} did not stop within ${timeoutSeconds} s; exiting anyway`);
+        process.exit(1);
+      }, timeoutSeconds * 1000).unref();
       await service.stop();
       stopWatching();
       shutdown.release();

@@ -103,6 +103,8 @@ const configSchema = z.object({
   services: z
     .object({
       host: text.default("0.0.0.0"),
+      /** How long a service may take to stop on SIGTERM before it exits anyway. */
+      stop_timeout_seconds: integer(1).default(15),
       postgraphile: serviceSchema(3000)
         .extend({ enable_table_mutations: boolish.default(false) })
         .prefault({}),
