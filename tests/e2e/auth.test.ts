@@ -4,7 +4,7 @@
 // suite also covers the single-process mode.
 import { describe, expect, test } from "vitest";
 import { flowFile, useE2E } from "./helpers/harness.ts";
-import { createRun, createTenantAndProject, flowRunDetails, messages, register, waitForState } from "./helpers/runs.ts";
+import { createRun, createTenantAndProject, flowRunDetailsWithLogs, messages, register, waitForState } from "./helpers/runs.ts";
 
 const USER = "e2e";
 const PASSWORD = "s3cret:with@odd/chars";
@@ -36,7 +36,7 @@ describe("basic auth with Prefect Core", { timeout: 240_000 }, () => {
     const id = await createRun(e2e, "e2e-simple");
     // the agent hands PREFECT__CLOUD__API (with the credentials) to the flow-run process, which reports through it
     await waitForState(e2e, id, "Success", 120_000);
-    const run = await flowRunDetails(e2e, id);
+    const run = await flowRunDetailsWithLogs(e2e, id, ["e2e says: HELLO FROM THE E2E SUITE"]);
     expect(run.states.map((s: any) => s.state)).toEqual(["Scheduled", "Submitted", "Running", "Success"]);
     expect(messages(run)).toContain("e2e says: HELLO FROM THE E2E SUITE");
   });

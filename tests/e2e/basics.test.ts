@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import { describe, expect, test } from "vitest";
 import { flowFile, useE2E } from "./helpers/harness.ts";
-import { flowRunDetails, flowRunIdFrom, parseTable, runsInQueue } from "./helpers/runs.ts";
+import { flowRunDetails, flowRunDetailsWithLogs, flowRunIdFrom, parseTable, runsInQueue } from "./helpers/runs.ts";
 
 const e2e = useE2E();
 
@@ -68,7 +68,7 @@ describe("Prefect Core against the server", { timeout: 240_000 }, () => {
     expect(output).toContain("e2e says: HELLO FROM THE E2E SUITE");
     expect(output).toMatch(/Flow run succeeded!/);
 
-    const run = await flowRunDetails(e2e, runId);
+    const run = await flowRunDetailsWithLogs(e2e, runId, ["Flow run SUCCESS: all reference tasks succeeded"]);
     expect(run.state).toBe("Success");
     expect(run.states.map((s: any) => s.state)).toEqual(["Scheduled", "Submitted", "Running", "Success"]);
     expect(run.start_time).not.toBeNull();
@@ -106,7 +106,7 @@ describe("Prefect Core against the server", { timeout: 240_000 }, () => {
       ["run", "--name", "e2e-parameters", "--project", "e2e", "--param", "who=world", "--watch"],
       { timeoutMs: 180_000 },
     );
-    const run = await flowRunDetails(e2e, flowRunIdFrom(output));
+    const run = await flowRunDetailsWithLogs(e2e, flowRunIdFrom(output), ["e2e greets world!"]);
     expect(run.state).toBe("Success");
     // the flow's default for the optional parameter is filled in by the server
     expect(run.parameters).toEqual({ who: "world", punctuation: "!" });

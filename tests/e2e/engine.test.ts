@@ -8,6 +8,7 @@ import {
   createRun,
   createTenantAndProject,
   flowRunDetails,
+  flowRunDetailsWithLogs,
   messages,
   register,
   runsInQueue,
@@ -25,7 +26,7 @@ describe("Core's engine through the server", { timeout: 240_000 }, () => {
 
   test("a mapped task with 100 children: every child succeeds, mapped_children counts them", async () => {
     await register(e2e, flowFile("mapped.py"), "e2e-mapped");
-    const run = await waitForFinished(e2e, await createRun(e2e, "e2e-mapped"), 180_000);
+    const run = await waitForFinished(e2e, await createRun(e2e, "e2e-mapped"), 180_000, ["e2e total: 10100 of 100 values"]);
     expect(run.state).toBe("Success");
     const byTask = (name: string) => run.task_runs.filter((t: any) => t.task.name === name);
 
@@ -55,7 +56,7 @@ describe("Core's engine through the server", { timeout: 240_000 }, () => {
 
   test("retries: a task failing once goes Retrying, then succeeds", async () => {
     await register(e2e, flowFile("retries.py"), "e2e-retries");
-    const run = await waitForFinished(e2e, await createRun(e2e, "e2e-retries"), 180_000);
+    const run = await waitForFinished(e2e, await createRun(e2e, "e2e-retries"), 180_000, ["e2e succeeded on attempt 2"]);
     expect(run.state).toBe("Success");
     const flaky = run.task_runs.find((t: any) => t.task.name === "flaky");
     expect(flaky.state).toBe("Success");
@@ -68,11 +69,11 @@ describe("Core's engine through the server", { timeout: 240_000 }, () => {
 
   test("caching: a task with cache_for is Cached on the second run and not computed again", async () => {
     await register(e2e, flowFile("cached.py"), "e2e-cached");
-    const first = await waitForFinished(e2e, await createRun(e2e, "e2e-cached"), 180_000);
+    const first = await waitForFinished(e2e, await createRun(e2e, "e2e-cached"), 180_000, ["e2e the value is 42"]);
     expect(first.state).toBe("Success");
     expect(messages(first)).toEqual(expect.arrayContaining(["e2e computing the expensive value", "e2e the value is 42"]));
 
-    const second = await waitForFinished(e2e, await createRun(e2e, "e2e-cached"), 180_000);
+    const second = await waitForFinished(e2e, await createRun(e2e, "e2e-cached"), 180_000, ["e2e the value is 42"]);
     expect(second.state).toBe("Success");
     const expensive = second.task_runs.find((t: any) => t.task.name === "expensive");
     expect(expensive.state).toBe("Cached");
@@ -118,7 +119,7 @@ describe("Core's engine through the server", { timeout: 240_000 }, () => {
     );
     // with the task run in Resume (start time now) the Running flow run is back in the queue, and the agent runs it
     await waitForState(e2e, id, "Success", 120_000);
-    const done = await flowRunDetails(e2e, id);
+    const done = await flowRunDetailsWithLogs(e2e, id, ["e2e finished after approval"]);
     const approved = done.task_runs.find((t: any) => t.task.name === "approve");
     expect(approved.state).toBe("Success");
     expect(approved.states.map((s: any) => s.state)).toEqual(expect.arrayContaining(["Paused", "Resume", "Success"]));

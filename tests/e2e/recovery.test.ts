@@ -9,7 +9,7 @@
 // the towel runs its loops every second (PREFECT__LOOP_SERVICE__DEBUG_MODE), and new agents pick the run up.
 import { beforeAll, describe, expect, test } from "vitest";
 import { flowFile, useE2E, type E2E } from "./helpers/harness.ts";
-import { createRun, createTenantAndProject, flowRunDetails, messages, register, waitForState } from "./helpers/runs.ts";
+import { createRun, createTenantAndProject, flowRunDetails, flowRunDetailsWithLogs, messages, register, waitForState } from "./helpers/runs.ts";
 
 const e2e = useE2E();
 
@@ -90,7 +90,7 @@ describe("an agent killed mid-run", { timeout: 240_000 }, () => {
     // the Running flow run with a due Retrying task run is back in the queue: a new agent runs the second attempt
     const rescuer = await e2e.core.startAgent();
     await waitForState(e2e, fragileId, "Success", 120_000);
-    const run = await flowRunDetails(e2e, fragileId);
+    const run = await flowRunDetailsWithLogs(e2e, fragileId, ["e2e work done on attempt 2"]);
     // the rescuer ran it (the flow run was Running, so it wrote no Submitted state: agent_id still names the first)
     expect(await rescuer.process.output()).toContain(`Deploying flow run ${fragileId}`);
     expect(run.agent.name).toBe(crashedAgent);

@@ -55,9 +55,25 @@ export async function waitForState(e2e: E2E, id: string, state?: string, timeout
 }
 
 /** Waits until the run is finished and returns its details. */
-export async function waitForFinished(e2e: E2E, id: string, timeoutMs = 120_000): Promise<any> {
+export async function waitForFinished(e2e: E2E, id: string, timeoutMs = 120_000, logged: string[] = []): Promise<any> {
   await waitForState(e2e, id, undefined, timeoutMs);
-  return flowRunDetails(e2e, id);
+  return flowRunDetailsWithLogs(e2e, id, logged);
+}
+
+/**
+ * The run's details once its logs hold every message of `logged`. Core's log handler sends its last batch as the
+ * flow-run process exits, so a run's final logs can arrive a moment after its final state.
+ */
+export async function flowRunDetailsWithLogs(e2e: E2E, id: string, logged: string[], timeoutMs = 30_000): Promise<any> {
+  return e2e.waitFor(
+    `the logs of flow run ${id} to include ${JSON.stringify(logged)}`,
+    async (seen) => {
+      const run = await flowRunDetails(e2e, id);
+      seen(messages(run).slice(-5));
+      return logged.every((message) => messages(run).includes(message)) ? run : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /**
