@@ -6,10 +6,13 @@
 //   - a flow-run table page: flow_run with its flow and project and task_runs_aggregate, ordered by
 //     scheduled_start_time, 10 rows, pages 1–10;
 //   - flow_run_by_pk with its task runs: the selection Core reads for every flow run it runs (clients.md §1.3 #16),
-//     with the id as a variable.
+//     with the id as a variable; and the same as Core sends it, the id written into the document (a new document
+//     for every run: what document caches cannot help with), with Core's body (string-encoded variables) through
+//     the gateway and a plain `{query}` straight to postgraphile (which, unlike the gateway, takes only JSON
+//     objects as variables).
 import type pg from "pg";
 import { measureHttp, measureSql, type LoadPlan } from "../lib/measure.ts";
-import { uiBody } from "../lib/requests.ts";
+import { coreBody, uiBody } from "../lib/requests.ts";
 import type { Measurement, Target } from "../lib/stats.ts";
 import type { WrkRequest } from "../lib/wrk.ts";
 import { flowRunIdSql, sampleFlowRunIds, type DataGraph } from "./datagraph.ts";
@@ -69,8 +72,7 @@ const TABLE_QUERY = `query FlowRunTable($projectId: uuid, $limit: Int, $offset: 
   }
 }`;
 
-const BY_PK_QUERY = `query FlowRun($id: uuid!) {
-  flow_run_by_pk(id: $id) {
+const BY_PK_SELECTION = `{
     id
     name
     flow_id
@@ -94,7 +96,15 @@ const BY_PK_QUERY = `query FlowRun($id: uuid!) {
         id
       }
     }
-  }
+  }`;
+
+/** Core's rendering of #16 with the id inline. */
+const byPkInline = (id: string) => `query {
+  flow_run_by_pk(id: "${id}") ${BY_PK_SELECTION}
+}`;
+
+const BY_PK_QUERY = `query FlowRun($id: uuid!) {
+  flow_run_by_pk(id: $id) ${BY_PK_SELECTION}
 }`;
 
 /** pgbench: `:p` picks a project 0..9, or 10 = all projects (half of the draws, as the bodies do). */
@@ -139,13 +149,17 @@ export const readWorkload = (name: string, via: "SQL (pgbench)" | "postgraphile"
 export const DASHBOARD = "dashboard: 17 flow_run_aggregate counts";
 export const TABLE_PAGE = "flow-run table page (10 rows)";
 export const BY_PK = "flow_run_by_pk with task runs";
+export const BY_PK_INLINE = "flow_run_by_pk with task runs, id inline (Core)";
 
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)]!;
 
 interface ReadWorkload {
   name: string;
   requests: WrkRequest[];
-  sql: string;
+  /** Other bodies for the same requests straight to postgraphile. */
+  postgraphileRequests?: WrkRequest[];
+  /** The ceiling's SQL, or the workload whose SQL ceiling this one shares. */
+  sql: string | { sameAs: string };
   target?: { via: "postgraphile" | "gateway"; target: Target; atClients: "lowest" | "highest" };
 }
 
@@ -173,6 +187,12 @@ async function workloads(pool: pg.Pool, graph: DataGraph): Promise<ReadWorkload[
       sql: byPkSql(graph.flowRuns),
       target: { via: "postgraphile", target: BY_PK_TARGET, atClients: "highest" },
     },
+    {
+      name: BY_PK_INLINE,
+      requests: ids.map((id) => ({ body: coreBody(byPkInline(id), null) })),
+      postgraphileRequests: ids.map((id) => ({ body: JSON.stringify({ query: byPkInline(id) }) })),
+      sql: { sameAs: BY_PK },
+    },
   ];
 }
 
@@ -188,9 +208,11 @@ export async function measureReads(
   const lowest = Math.min(...plan.clients);
   const highest = Math.max(...plan.clients);
   for (const workload of await workloads(pool, graph)) {
-    const sqlName = readWorkload(workload.name, "SQL (pgbench)");
-    phase(sqlName);
-    measurements.push(...(await measureSql(connectionString, workload.sql, plan, { group: "reads", workload: sqlName, label: "SQL" })));
+    const sqlName = readWorkload(typeof workload.sql === "string" ? workload.name : workload.sql.sameAs, "SQL (pgbench)");
+    if (typeof workload.sql === "string") {
+      phase(sqlName);
+      measurements.push(...(await measureSql(connectionString, workload.sql, plan, { group: "reads", workload: sqlName, label: "SQL" })));
+    }
     for (const via of ["postgraphile", "gateway"] as const) {
       const name = readWorkload(workload.name, via);
       phase(name);
@@ -198,7 +220,8 @@ export async function measureReads(
       const target = (clients: number) =>
         targeted && clients === (targeted.atClients === "lowest" ? lowest : highest) ? targeted.target : undefined;
       const ceiling = via === "postgraphile" ? sqlName : readWorkload(workload.name, "postgraphile");
-      measurements.push(...(await measureHttp(urls[via], workload.requests, plan, { group: "reads", workload: name, label: via, ceiling, target })));
+      const requests = via === "postgraphile" ? (workload.postgraphileRequests ?? workload.requests) : workload.requests;
+      measurements.push(...(await measureHttp(urls[via], requests, plan, { group: "reads", workload: name, label: via, ceiling, target })));
     }
   }
   return measurements;

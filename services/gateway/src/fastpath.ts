@@ -22,37 +22,13 @@ import {
   type SelectionSetNode,
   type ValidationRule,
 } from "graphql";
+import { LruCache } from "../../shared/src/lru.ts";
 
 export type Route =
   | { kind: "planner" }
   | { kind: "subgraph"; subgraph: string; operation: OperationDefinitionNode; operationName: string | undefined };
 
 const PLANNER: Route = { kind: "planner" };
-
-/** A small least-recently-used map. */
-export class LruCache<K, V> {
-  readonly #entries = new Map<K, V>();
-  readonly #capacity: number;
-  constructor(capacity: number) {
-    this.#capacity = Math.max(1, capacity);
-  }
-  get(key: K): V | undefined {
-    const value = this.#entries.get(key);
-    if (value !== undefined) {
-      this.#entries.delete(key);
-      this.#entries.set(key, value);
-    }
-    return value;
-  }
-  set(key: K, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value as K);
-  }
-  get size(): number {
-    return this.#entries.size;
-  }
-}
 
 export interface RouterOptions {
   /** The schema clients see (the composed API schema). */
@@ -118,7 +94,9 @@ export class Router {
   #decide(query: string): Route {
     let document: DocumentNode;
     try {
-      document = parse(query);
+      // without locations: nothing here reports errors (the planner does), and a cached route then holds only its
+      // operation's nodes, not the document's every token
+      document = parse(query, { noLocation: true });
     } catch {
       return PLANNER;
     }

@@ -12,6 +12,7 @@ import { registerFilterTypes } from "./hasura/filters.ts";
 import { registerFunctionArgTypes, rootFunctionFields } from "./hasura/functions.ts";
 import { graphqlTableName } from "./hasura/metadata.ts";
 import { buildModel, type DataGraphModel } from "./hasura/model.ts";
+import { liftLiterals } from "./hasura/literals.ts";
 import { normalizeOrderBy } from "./hasura/normalize.ts";
 import { registerOrderingTypes } from "./hasura/ordering.ts";
 import { tableSource, type RowSource } from "./hasura/query.ts";
@@ -36,6 +37,8 @@ declare global {
     interface SchemaOptions {
       /** Add v1's Hasura table mutations (`services.postgraphile.enable_table_mutations`). */
       hasuraTableMutations?: boolean;
+      /** Plan documents that differ only in scalar literals once (hasura/literals.ts); default true. */
+      hasuraLiftLiterals?: boolean;
     }
   }
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -207,11 +210,11 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
   grafast: {
     middleware: {
       prepareArgs(next, event) {
-        const { document, variableValues } = normalizeOrderBy(
-          event.args.schema,
-          event.args.document,
-          event.args.variableValues as Record<string, unknown> | undefined,
-        );
+        const { schema } = event.args;
+        const lifted = event.args.resolvedPreset?.schema?.hasuraLiftLiterals === false
+          ? event.args
+          : liftLiterals(schema, event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+        const { document, variableValues } = normalizeOrderBy(schema, lifted.document, lifted.variableValues as Record<string, unknown> | undefined);
         event.args.document = document;
         event.args.variableValues = variableValues;
         return next();
@@ -228,11 +231,15 @@ export interface DataGraphOptions {
   client?: typeof pg.Client;
   /** Expose v1's Hasura table mutations (`services.postgraphile.enable_table_mutations`). */
   enableTableMutations?: boolean;
+  /** See DataGraphPresetOptions.liftLiterals. */
+  liftLiterals?: boolean;
 }
 
 export interface DataGraphPresetOptions {
   log?: Pick<Logger, "error">;
   enableTableMutations?: boolean;
+  /** Share plans between documents that differ only in scalar literals (default true; tests compare both). */
+  liftLiterals?: boolean;
 }
 
 /**
@@ -266,6 +273,7 @@ export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptio
     schema: {
       dontSwallowErrors: true,
       hasuraTableMutations: options.enableTableMutations ?? false,
+      hasuraLiftLiterals: options.liftLiterals ?? true,
       // PgRelationsPlugin and PgAttributesPlugin stay (introspection needs them) but generate nothing.
       defaultBehavior:
         "-singularRelation:resource:single -manyRelation:resource:list -manyRelation:resource:connection -connection -list -attribute:select -attribute:base -attribute:insert -attribute:update -attribute:filterBy -attribute:orderBy",
@@ -285,10 +293,10 @@ export interface DataGraphSchema {
 
 /** Builds the data graph's schema (for the gateway to run in-process, and for tests). */
 export async function makeDataGraphSchema(options: DataGraphOptions | string): Promise<DataGraphSchema> {
-  const { connectionString, poolSize, client, enableTableMutations } = typeof options === "string" ? { connectionString: options } : options;
+  const { connectionString, poolSize, client, enableTableMutations, liftLiterals } = typeof options === "string" ? { connectionString: options } : options;
   const pool = createDataGraphPool(connectionString, poolSize, client);
   try {
-    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations }));
+    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations, liftLiterals }));
     return { schema, resolvedPreset, pool, release: () => pool.end() };
   } catch (error) {
     await pool.end();
