@@ -371,7 +371,7 @@ const V1_FUNCTIONS = [
   "utility.upstream_tasks(start_task_ids uuid[], depth_limit integer DEFAULT 50) returns SETOF utility.traversal language sql stable",
 ];
 
-// What 000002 adds on top of v1 (docs/schema.md gives the reason for each): `<table> <line>`.
+// What 000002 and 000003 add on top of v1 (docs/schema.md gives the reason for each): `<table> <line>`.
 const IMPROVEMENTS = `
 flow_group unique index: ix_flow_group_tenant_id_name_unique (tenant_id, name)
 flow unique index: ix_flow_tenant_id_version_group_id_version_unique (tenant_id, version_group_id, version)
@@ -381,7 +381,23 @@ flow_run index: ix_flow_run_labels gin (labels)
 flow_run index: ix_flow_run_heartbeat_active (heartbeat) where ((state)::text = ANY ((ARRAY['Running'::character varying, 'Submitted'::character varying, 'Cancelling'::character varying])::text[]))
 task_run index: ix_task_run_queue (state, state_start_time)
 task_run index: ix_task_run_running (flow_run_id) where ((state)::text = 'Running'::text)
+flow_run index: ix_flow_run_by_state_updated (state, updated)
+flow_run index: ix_flow_run_by_state_heartbeat (state, heartbeat)
 `;
+
+// What 000004 changes (docs/schema.md): `<table> <v1 line>` → `<table> <line at head>`. The three trigger functions
+// keep their signatures (V1_FUNCTIONS); their bodies change. It adds one function.
+const CHANGES: [string, string][] = [
+  [
+    "flow_run trigger: insert_task_runs_after_flow_run_insert after insert row -> insert_task_runs_after_flow_run_insert()",
+    "flow_run trigger: insert_task_runs_after_flow_run_insert after insert statement referencing new table as new_flow_runs -> insert_task_runs_after_flow_run_insert()",
+  ],
+  ...["flow_run", "flow_run_state", "task_run", "task_run_state"].map((table): [string, string] => [
+    `${table} id uuid not null default gen_random_uuid()`,
+    `${table} id uuid not null default uuid_v7()`,
+  ]),
+];
+const HEAD_FUNCTIONS = [...V1_FUNCTIONS, "public.uuid_v7() returns uuid language sql volatile"];
 
 const CONVENTIONS: Record<string, string> = {
   "@id": "id uuid not null default gen_random_uuid()",
@@ -409,6 +425,14 @@ function expectedTables(): Record<string, string[]> {
 
 function withImprovements(tables: Record<string, string[]>): Record<string, string[]> {
   const result = structuredClone(tables);
+  for (const [from, to] of CHANGES) {
+    const [table, ...words] = from.split(" ");
+    const [line, replacement] = [words.join(" "), to.split(" ").slice(1).join(" ")];
+    const lines = result[qualified(table!)]!;
+    expect(lines).toContain(line);
+    const replaced = lines.map((l) => (l === line ? replacement : l));
+    result[qualified(table!)] = [...replaced.filter(isColumn), ...replaced.filter((l) => !isColumn(l)).sort()];
+  }
   for (const line of IMPROVEMENTS.trim().split("\n")) {
     const [table, ...rest] = line.split(" ");
     const lines = result[qualified(table!)]!;
@@ -418,7 +442,7 @@ function withImprovements(tables: Record<string, string[]>): Record<string, stri
   return result;
 }
 
-function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, string[]>) {
+function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, string[]>, functions: readonly string[]) {
   test("has exactly the 16 public tables and utility.traversal", () => {
     expect(Object.keys(actual().tables).sort()).toEqual(Object.keys(expected()).sort());
   });
@@ -427,8 +451,8 @@ function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, 
     expect(actual().tables[table]).toEqual(expected()[table]);
   });
 
-  test("has v1's six functions", () => {
-    expect(actual().functions).toEqual([...V1_FUNCTIONS].sort());
+  test(`has ${functions === V1_FUNCTIONS ? "v1's six functions" : "v1's six functions and uuid_v7()"}`, () => {
+    expect(actual().functions).toEqual([...functions].sort());
   });
 
   test("has 19 triggers: 16 update_timestamp, the run insert trigger and the two state triggers", () => {
@@ -451,7 +475,7 @@ describe("v1 schema (after 000001)", () => {
     await database?.drop();
   });
 
-  checkCatalog(() => catalog, expectedTables);
+  checkCatalog(() => catalog, expectedTables, V1_FUNCTIONS);
 
   test("installs pgcrypto and pg_trgm", async () => {
     const { rows } = await database.pool.query<{ extname: string }>(
@@ -480,7 +504,7 @@ describe("v1 schema (after 000001)", () => {
   });
 });
 
-describe("head schema (v1 + 000002)", () => {
+describe("head schema (v1 + 000002 + 000003 + 000004)", () => {
   const db = useTestDatabase();
   let catalog: CatalogDump;
   beforeAll(async () => {
@@ -490,6 +514,7 @@ describe("head schema (v1 + 000002)", () => {
   checkCatalog(
     () => catalog,
     () => withImprovements(expectedTables()),
+    HEAD_FUNCTIONS,
   );
 
   test("the additions are unique indexes, not constraints, so the on_conflict constraint names stay v1's", async () => {

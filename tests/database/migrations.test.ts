@@ -1,7 +1,7 @@
 // The migration API (services/shared/src/database/migrations.ts) against a real, initially empty database.
 // The tests run in order and share one database.
 import { randomBytes } from "node:crypto";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -21,7 +21,9 @@ import { dropDatabase } from "../helpers/postgres.ts";
 
 const V1 = "000001-v1-schema.sql";
 const IMPROVEMENTS = "000002-improvements-over-v1.sql";
-const ALL = [V1, IMPROVEMENTS];
+const DASHBOARD = "000003-dashboard-flow-run-counts.sql";
+const WRITE_PATH = "000004-write-path-triggers.sql";
+const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH];
 
 let database: TestDatabase;
 let options: { connectionString: string };
@@ -65,7 +67,7 @@ describe("upgrade, downgrade, reset, status", () => {
   });
 
   test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
-    expect(await downgrade(options)).toEqual([IMPROVEMENTS, V1]);
+    expect(await downgrade(options)).toEqual([WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
     expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
     const empty = await dumpCatalog(database.pool);
     expect(empty.tables).toEqual({});
@@ -81,34 +83,60 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
     await upgrade(options);
-    expect(await downgrade({ ...options, target })).toEqual([IMPROVEMENTS]);
-    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS] });
+    expect(await downgrade({ ...options, target })).toEqual([WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH] });
     expect(await downgrade({ ...options, target })).toEqual([]);
   });
 
-  test("downgrading 000002 and upgrading again keeps the data", async () => {
+  test("downgrading 000004 restores v1's trigger functions and run-insert trigger exactly", async () => {
+    await upgrade(options);
+    await downgrade({ ...options, target: "3" });
+    const v1 = await readFile(join(MIGRATIONS_DIR, "committed", V1), "utf8");
+    const v1Body = (name: string) => new RegExp(`create function ${name}\\(\\) returns trigger\\nlanguage plpgsql as \\$\\$([\\s\\S]*?)\\$\\$;`).exec(v1)![1];
+    for (const name of ["insert_task_runs_after_flow_run_insert", "update_flow_run_details_on_state_insert", "update_task_run_details_on_state_insert"]) {
+      const { rows } = await database.pool.query<{ body: string }>("select prosrc as body from pg_proc where proname = $1", [name]);
+      expect(rows.map((row) => row.body)).toEqual([v1Body(name)]);
+    }
+    const { rows } = await database.pool.query<{ definition: string }>(
+      "select pg_get_triggerdef(oid) as definition from pg_trigger where tgname = 'insert_task_runs_after_flow_run_insert'",
+    );
+    expect(rows.map((row) => row.definition)).toEqual([
+      "CREATE TRIGGER insert_task_runs_after_flow_run_insert AFTER INSERT ON public.flow_run FOR EACH ROW EXECUTE FUNCTION insert_task_runs_after_flow_run_insert()",
+    ]);
+    expect(await upgrade(options)).toEqual([WRITE_PATH]);
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
+  });
+
+  test("downgrading 000002 to 000004 and upgrading again keeps the data", async () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });
-    expect(await upgrade(options)).toEqual([IMPROVEMENTS]);
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH]);
     expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("an unknown target is rejected before anything is undone", async () => {
     await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
-      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}`,
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}`,
     );
     await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
     expect((await migrationStatus(options)).applied).toEqual(ALL);
   });
 
   test("a failing down script rolls its step back completely", async () => {
-    await database.pool.query("drop index ix_flow_run_labels");
-    await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${IMPROVEMENTS}' failed`);
+    // 000004's down script replaces insert_task_runs_after_flow_run_insert() with v1's, then fails on its trigger
+    // already gone
+    const body = "select prosrc as body from pg_proc where proname = 'insert_task_runs_after_flow_run_insert'";
+    const before = (await database.pool.query<{ body: string }>(body)).rows;
+    await database.pool.query("drop trigger insert_task_runs_after_flow_run_insert on flow_run");
+    await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${WRITE_PATH}' failed`);
     expect((await migrationStatus(options)).applied).toEqual(ALL);
-    expect(await count("select count(*)::int as n from pg_class where relname = 'ix_flow_run_queue'")).toBe(1);
-    await database.pool.query("create index ix_flow_run_labels on flow_run using gin (labels)");
+    expect((await database.pool.query<{ body: string }>(body)).rows).toEqual(before);
+    await database.pool.query(
+      `create trigger insert_task_runs_after_flow_run_insert after insert on flow_run referencing new table as new_flow_runs
+       for each statement execute function insert_task_runs_after_flow_run_insert()`,
+    );
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 

@@ -303,3 +303,154 @@ describe("update_timestamp", () => {
     expect(rows).toEqual([{ is_now: true, moved: true }]);
   });
 });
+
+// Migration 000004: what the state triggers do beyond v1's rules, and what they no longer do twice.
+describe("state triggers (000004)", () => {
+  let flow: FlowFixture;
+  beforeAll(async () => {
+    flow = await insertFlow(db.pool, { tasks: [{}] });
+  });
+
+  async function taskRunOf(flowRunId: string): Promise<string> {
+    return (await db.pool.query<{ id: string }>("select id from task_run where flow_run_id = $1", [flowRunId])).rows[0]!.id;
+  }
+
+  async function insertTaskRunState(taskRunId: string, version: number, state: string): Promise<void> {
+    await db.pool.query(
+      `insert into task_run_state (task_run_id, version, state, serialized_state) values ($1, $2, $3::text, jsonb_build_object('type', $3::text))`,
+      [taskRunId, version, state],
+    );
+  }
+
+  const heartbeat = async (taskRunId: string) =>
+    (await db.pool.query<{ heartbeat: Date | null }>("select heartbeat from task_run where id = $1", [taskRunId])).rows[0]!.heartbeat;
+
+  test.each(["Running", "Cancelling"])("a winning %s task-run state sets the heartbeat", async (state) => {
+    const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
+    const before = new Date();
+    await insertTaskRunState(taskRunId, 2, state);
+    expect((await heartbeat(taskRunId))!.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+  });
+
+  test.each(["Pending", "Success", "Failed", "Submitted", "Retrying"])("a %s task-run state leaves the heartbeat alone", async (state) => {
+    const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
+    await insertTaskRunState(taskRunId, 2, state);
+    expect(await heartbeat(taskRunId)).toBeNull();
+  });
+
+  test("a losing Running task-run state leaves the heartbeat alone", async () => {
+    const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
+    await db.pool.query("update task_run set version = 5 where id = $1", [taskRunId]);
+    await insertTaskRunState(taskRunId, 4, "Running");
+    expect(await heartbeat(taskRunId)).toBeNull();
+  });
+
+  test("a flow-run state never sets the heartbeat (the mutations service does, as v1's did)", async () => {
+    const flowRunId = await insertFlowRun(db.pool, flow);
+    await db.pool.query(
+      `insert into flow_run_state (flow_run_id, version, state, serialized_state) values ($1, 2, 'Running', '{"type": "Running"}')`,
+      [flowRunId],
+    );
+    const { rows } = await db.pool.query("select state, heartbeat from flow_run where id = $1", [flowRunId]);
+    expect(rows[0]).toEqual({ state: "Running", heartbeat: null });
+  });
+
+  /** Inserts a flow run already showing `shown` and then its state row `state`, in one transaction; returns whether
+   * the trigger rewrote the run (a new row version) and the run as it ends up. */
+  async function runInFinalForm(shown: { message: string; serialized: string }, state: { message: string; serialized: string }) {
+    const client = await db.pool.connect();
+    try {
+      await client.query("begin");
+      const inserted = await client.query<{ id: string; ctid: string }>(
+        `insert into flow_run (tenant_id, flow_id, version, state, serialized_state, state_timestamp, state_message)
+         values ($1, $2, 1, 'Scheduled', $3::jsonb, '2024-05-01T10:00:00Z', $4) returning id, ctid::text`,
+        [flow.tenantId, flow.flowId, shown.serialized, shown.message],
+      );
+      const { id, ctid } = inserted.rows[0]!;
+      await client.query(
+        `insert into flow_run_state (flow_run_id, version, state, serialized_state, "timestamp", message)
+         values ($1, 1, 'Scheduled', $2::jsonb, '2024-05-01T10:00:00Z', $3)`,
+        [id, state.serialized, state.message],
+      );
+      const after = await client.query("select ctid::text, state_message, serialized_state::text from flow_run where id = $1", [id]);
+      await client.query("commit");
+      return { rewritten: after.rows[0].ctid !== ctid, message: after.rows[0].state_message, serialized: after.rows[0].serialized_state };
+    } finally {
+      client.release();
+    }
+  }
+
+  test("a run written in this transaction exactly as its new state would leave it is not written again", async () => {
+    const same = { message: "Flow run scheduled.", serialized: '{"type": "Scheduled", "n": 1.0}' };
+    expect(await runInFinalForm(same, same)).toEqual({ rewritten: false, message: same.message, serialized: '{"n": 1.0, "type": "Scheduled"}' });
+  });
+
+  test("any difference, even one jsonb equality ignores, is written as in v1", async () => {
+    const shown = { message: "Flow run scheduled.", serialized: '{"type": "Scheduled", "n": 1.0}' };
+    expect(await runInFinalForm(shown, { ...shown, message: "other" })).toMatchObject({ rewritten: true, message: "other" });
+    // 1.0 = 1.00 for jsonb equality, but the stored text differs
+    expect(await runInFinalForm(shown, { ...shown, serialized: '{"type": "Scheduled", "n": 1.00}' })).toMatchObject({
+      rewritten: true,
+      serialized: '{"n": 1.00, "type": "Scheduled"}',
+    });
+  });
+
+  test("a run created in an earlier transaction is written even when nothing but `updated` changes", async () => {
+    const flowRunId = await insertFlowRun(db.pool, flow);
+    await db.pool.query(
+      `update flow_run set version = 1, state = 'Scheduled', serialized_state = '{"type": "Scheduled"}', state_timestamp = '2024-05-01T10:00:00Z'
+       where id = $1`,
+      [flowRunId],
+    );
+    const before = (await db.pool.query("select updated from flow_run where id = $1", [flowRunId])).rows[0].updated;
+    await db.pool.query(
+      `insert into flow_run_state (flow_run_id, version, state, serialized_state, "timestamp") values ($1, 1, 'Scheduled', '{"type": "Scheduled"}', '2024-05-01T10:00:00Z')`,
+      [flowRunId],
+    );
+    const { rows } = await db.pool.query("select updated > $2 as moved from flow_run where id = $1", [flowRunId, before]);
+    expect(rows[0].moved).toBe(true);
+  });
+
+  test("new runs, task runs and their state rows get version-7 ids, ordered by creation time", async () => {
+    const first = await insertFlowRun(db.pool, flow);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await insertFlowRun(db.pool, flow);
+    const { rows } = await db.pool.query<{ id: string }>(
+      `select id::text from flow_run where id = any($1)
+       union all select id::text from task_run where flow_run_id = any($1)
+       union all select s.id::text from task_run_state s join task_run t on t.id = s.task_run_id where t.flow_run_id = any($1)`,
+      [[first, second]],
+    );
+    expect(rows).toHaveLength(6);
+    for (const { id } of rows) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first < second).toBe(true);
+    const millis = (id: string) => Number.parseInt(id.replace("-", "").slice(0, 12), 16);
+    expect(Math.abs(millis(second) - Date.now())).toBeLessThan(60_000);
+  });
+
+  test("new task runs are created in their Pending form and get one Pending state row each, for every inserted run only", async () => {
+    const other = await insertFlow(db.pool, { tenantId: flow.tenantId, tasks: [{}, {}] });
+    const { rows } = await db.pool.query<{ id: string }>(
+      `insert into flow_run (tenant_id, flow_id, idempotency_key) values ($1, $2, 'k1'), ($1, $3, 'k2'), ($1, $3, 'k3')
+       on conflict (idempotency_key, flow_id) do update set idempotency_key = excluded.idempotency_key returning id`,
+      [flow.tenantId, flow.flowId, other.flowId],
+    );
+    const again = await db.pool.query<{ id: string }>(
+      `insert into flow_run (tenant_id, flow_id, idempotency_key) values ($1, $2, 'k1'), ($1, $3, 'k4')
+       on conflict (idempotency_key, flow_id) do update set idempotency_key = excluded.idempotency_key returning id`,
+      [flow.tenantId, flow.flowId, other.flowId],
+    );
+    const ids = [...rows.map((row) => row.id), again.rows[1]!.id];
+    const taskRuns = await db.pool.query(
+      `select tr.flow_run_id, tr.version, tr.state, tr.state_message, tr.tenant_id, tr.state_timestamp = s.timestamp as same_timestamp,
+              (select count(*)::int from task_run_state x where x.task_run_id = tr.id) as states
+       from task_run tr join task_run_state s on s.task_run_id = tr.id
+       where tr.flow_run_id = any($1) order by tr.flow_run_id`,
+      [ids],
+    );
+    expect(taskRuns.rows).toHaveLength(1 + 2 + 2 + 2);
+    for (const row of taskRuns.rows) {
+      expect(row).toMatchObject({ version: 1, state: "Pending", state_message: "Task run created", tenant_id: flow.tenantId, same_timestamp: true, states: 1 });
+    }
+  });
+});

@@ -54,13 +54,20 @@ function indexLine(name: string, definition: string): string {
   }`;
 }
 
-/** "CREATE TRIGGER t BEFORE UPDATE ON public.x FOR EACH ROW EXECUTE FUNCTION f()" → "trigger: t before update row -> f()". */
+/**
+ * "CREATE TRIGGER t BEFORE UPDATE ON public.x FOR EACH ROW EXECUTE FUNCTION f()" → "trigger: t before update row -> f()";
+ * a transition table shows as "… statement referencing new table as n -> f()".
+ */
 function triggerLine(name: string, definition: string): string {
-  const match = /^CREATE TRIGGER \S+ (BEFORE|AFTER|INSTEAD OF) (.+?) ON \S+ FOR EACH (ROW|STATEMENT) EXECUTE FUNCTION (.+)$/.exec(
-    unqualified(definition),
-  );
+  const match =
+    /^CREATE TRIGGER \S+ (BEFORE|AFTER|INSTEAD OF) (.+?) ON \S+ (?:(REFERENCING .+?) )?FOR EACH (ROW|STATEMENT) EXECUTE FUNCTION (.+)$/.exec(
+      unqualified(definition),
+    );
   if (!match) return `trigger: ${name} ${definition}`;
-  return `trigger: ${name} ${match[1]!.toLowerCase()} ${match[2]!.toLowerCase()} ${match[3]!.toLowerCase()} -> ${match[4]}`;
+  const [, timing, events, referencing, level, call] = match;
+  return `trigger: ${name} ${timing!.toLowerCase()} ${events!.toLowerCase()} ${level!.toLowerCase()}${
+    referencing ? ` ${referencing.toLowerCase()}` : ""
+  } -> ${call}`;
 }
 
 export async function dumpCatalog(db: Db): Promise<CatalogDump> {

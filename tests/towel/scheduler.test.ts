@@ -102,6 +102,14 @@ describe("check 49: the pass", () => {
     for (const flowId of flows) expect(await runsOf(flowId)).toHaveLength(2);
   });
 
+  test.each([1, 3])("schedules %i page(s) at a time: every flow once, whatever the page order", async (concurrency) => {
+    const flows: string[] = [];
+    for (let index = 0; index < 7; index += 1) flows.push(await activeFlow(scheduleOf(interval(3600))));
+    expect(await runScheduler(h.db, { ...options, maxRunsPerFlow: 2, pageSize: 2, concurrency })).toEqual({ flows: 7, runsCreated: 14, failures: [] });
+    for (const flowId of flows) expect(await runsOf(flowId)).toHaveLength(2);
+    expect(await runScheduler(h.db, { ...options, maxRunsPerFlow: 2, pageSize: 2, concurrency })).toEqual({ flows: 7, runsCreated: 0, failures: [] });
+  });
+
   test("a flow that cannot be scheduled is reported and logged, and does not stop the others", async () => {
     const logs = captureLogs();
     const missing = await activeFlow(scheduleOf(interval(3600)), { parameters: [{ name: "x", required: true }] });
@@ -120,14 +128,17 @@ describe("check 49: the pass", () => {
     expect(logs.lines).toContainEqual(expect.objectContaining({ name: "prefect-server.Scheduler", level: 40, flow_id: missing }));
   });
 
-  test("when a page's insert fails, the page is scheduled flow by flow and only the failing flow misses out", async () => {
+  test.each([
+    { pageSize: 500, concurrency: 1 },
+    { pageSize: 2, concurrency: 2 },
+  ])("when a page's insert fails, the page is scheduled flow by flow and only the failing flow misses out (%o)", async (paging) => {
     const flows = [await activeFlow(scheduleOf(interval(3600))), await activeFlow(scheduleOf(interval(3600))), await activeFlow(scheduleOf(interval(3600)))];
     const poisoned = flows[1]!;
     await h.db.query(`create function towel_test_refuse() returns trigger language plpgsql as $$
       begin if new.flow_id = '${poisoned}' then raise exception 'refused for the test'; end if; return new; end $$`);
     await h.db.query("create trigger towel_test_refuse before insert on flow_run for each row execute function towel_test_refuse()");
     try {
-      const result = await runScheduler(h.db, options);
+      const result = await runScheduler(h.db, { ...options, ...paging });
       expect(result).toEqual({ flows: 3, runsCreated: 20, failures: [{ flow_id: poisoned, message: "refused for the test" }] });
       expect(await runsOf(flows[0]!)).toHaveLength(10);
       expect(await runsOf(poisoned)).toHaveLength(0);

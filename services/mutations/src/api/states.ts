@@ -1,7 +1,7 @@
 // Setting flow-run and task-run states (spec §3.3 "State setting").
 //
 // v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/mutations.md):
-// - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked FOR UPDATE, so
+// - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
 //   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
 // - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
 // - the Submitted lock lives in Postgres (a Submitted state on the run in the last 30 s), so it holds across
@@ -137,14 +137,17 @@ SELECT c.ord, c.flow_run_id::text AS id, c.error,
 FROM checked c ORDER BY c.ord`;
 
 // The same for task runs. A running state needs the flow run to be exactly `Running`; cached inputs of the current
-// state are carried into a new state that has none.
+// state are carried into a new state that has none. Each task run is written once per state, by the state trigger,
+// which also sets its heartbeat for a running state (migration 000004; v1 wrote the heartbeat with a second UPDATE).
+// The runs are locked FOR NO KEY UPDATE, the lock the trigger and its UPDATE take anyway (no key changes), so
+// foreign-key checks of concurrent log or state inserts for the same runs do not wait for it.
 const SET_TASK_RUN_STATES_SQL = `
 WITH ${batchInput("task_run_id")},
 run AS (
   SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state
   FROM task_run tr WHERE tr.id IN (SELECT task_run_id FROM input)
   ORDER BY tr.id
-  FOR UPDATE
+  FOR NO KEY UPDATE
 ),
 checked AS (
   SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.task_run_id ORDER BY input.ord) AS version,
@@ -170,11 +173,6 @@ inserted AS (
   FROM checked c, ok WHERE ok.ok
   ORDER BY c.ord
   RETURNING task_run_id
-),
-touched AS (
-  UPDATE task_run tr SET heartbeat = clock_timestamp()
-  FROM ok WHERE ok.ok AND tr.id IN (SELECT task_run_id FROM checked WHERE type = ANY($2::text[]))
-  RETURNING tr.id
 )
 SELECT c.ord, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
 

@@ -6,7 +6,9 @@
 // mutations service's scheduleFlowRuns, which reads the schedules with the shared Core 1.x schedules module (µs
 // start dates and v1's idempotency keys included) and creates all the page's runs with their Scheduled states in
 // ONE INSERT … ON CONFLICT (idempotency_key, flow_id) — the statement create_flow_run uses. The idempotency key
-// makes a run appear once, whichever replica or API call gets there first.
+// makes a run appear once, whichever replica or API call gets there first. Two pages are scheduled at a time by
+// default: a page's INSERT (5,000 runs with their task runs and states) keeps one Postgres backend busy for most of
+// a second, so a second page in flight uses a second core; pages hold different flows, so they never conflict.
 //
 // A flow whose runs cannot be computed (unreadable schedule, a required parameter without value) is reported and
 // skipped by scheduleFlowRuns; should the page's insert itself fail, the page is retried flow by flow, so one flow
@@ -22,6 +24,8 @@ export interface SchedulerOptions {
   maxRunsPerFlow: number;
   /** Flows read per page (v1: 500). */
   pageSize?: number;
+  /** Pages scheduled at the same time, each on its own connection (default SCHEDULER_CONCURRENCY). */
+  concurrency?: number;
   /** "Now" for this pass, µs since the epoch (tests); default the current time. */
   now?: Instant;
   /** Where flows that cannot be scheduled are reported. */
@@ -40,6 +44,7 @@ export interface SchedulerResult {
 }
 
 export const SCHEDULER_PAGE_SIZE = 500;
+export const SCHEDULER_CONCURRENCY = 2;
 
 // $1 last id of the previous page (null for the first), $2 page size.
 const SCHEDULABLE_FLOWS_SQL = `
@@ -56,13 +61,32 @@ export async function runScheduler(db: Pool, options: SchedulerOptions): Promise
   const pageSize = options.pageSize ?? SCHEDULER_PAGE_SIZE;
   const scheduling = { maxRuns: options.maxRunsPerFlow, now: options.now, log: options.log, hooks: options.cloudHooks };
   const result: SchedulerResult = { flows: 0, runsCreated: 0, failures: [] };
+
+  // Pages are read one after the other (keyset paging needs the previous page's last id), scheduled up to
+  // `concurrency` at a time. A failed read ends the pass (after the pages in flight).
   let after: string | null = null;
-  for (;;) {
-    const page: { rows: { id: string }[] } = await db.query<{ id: string }>({ name: "towel.scheduler.flows", text: SCHEDULABLE_FLOWS_SQL, values: [after, pageSize] });
-    const ids: string[] = page.rows.map((row) => row.id);
-    if (ids.length === 0) break;
-    result.flows += ids.length;
-    after = ids[ids.length - 1]!;
+  let exhausted = false;
+  let reading: Promise<unknown> = Promise.resolve();
+  const nextPage = (): Promise<string[]> => {
+    const page = reading.then(async () => {
+      if (exhausted) return [];
+      const { rows } = await db
+        .query<{ id: string }>({ name: "towel.scheduler.flows", text: SCHEDULABLE_FLOWS_SQL, values: [after, pageSize] })
+        .catch((error: unknown) => {
+          exhausted = true;
+          throw error;
+        });
+      const ids = rows.map((row) => row.id);
+      if (ids.length < pageSize) exhausted = true;
+      if (ids.length > 0) after = ids[ids.length - 1]!;
+      result.flows += ids.length;
+      return ids;
+    });
+    reading = page.catch(() => {});
+    return page;
+  };
+
+  const schedulePage = async (ids: string[]): Promise<void> => {
     try {
       const scheduled = await scheduleFlowRuns(db, ids, scheduling);
       result.runsCreated += scheduled.created;
@@ -82,7 +106,13 @@ export async function runScheduler(db: Pool, options: SchedulerOptions): Promise
         }
       }
     }
-    if (ids.length < pageSize) break;
-  }
+  };
+
+  const worker = async (): Promise<void> => {
+    for (let ids = await nextPage(); ids.length > 0; ids = await nextPage()) await schedulePage(ids);
+  };
+  const workers = await Promise.allSettled(Array.from({ length: Math.max(1, options.concurrency ?? SCHEDULER_CONCURRENCY) }, worker));
+  const failed = workers.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
   return result;
 }

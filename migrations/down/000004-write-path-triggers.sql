@@ -1,0 +1,100 @@
+-- Undoes 000004: random ids again, v1's three trigger functions (as 000001 created them) and the row-level run-insert
+-- trigger.
+
+alter table task_run_state alter column id set default gen_random_uuid();
+alter table task_run alter column id set default gen_random_uuid();
+alter table flow_run_state alter column id set default gen_random_uuid();
+alter table flow_run alter column id set default gen_random_uuid();
+drop function uuid_v7();
+
+create or replace function insert_task_runs_after_flow_run_insert() returns trigger
+language plpgsql as $$
+begin
+  with created_task_runs as (
+    insert into task_run (tenant_id, flow_run_id, task_id, cache_key, map_index)
+    select new.tenant_id, new.id, task.id, task.cache_key, -1
+    from task
+    where task.flow_id = new.flow_id
+    returning task_run.id
+  )
+  insert into task_run_state (tenant_id, task_run_id, state, message, serialized_state)
+  select new.tenant_id, created_task_runs.id, 'Pending', 'Task run created',
+         '{"type": "Pending", "message": "Task run created"}'::jsonb
+  from created_task_runs;
+  return null;
+end;
+$$;
+
+drop trigger insert_task_runs_after_flow_run_insert on flow_run;
+create trigger insert_task_runs_after_flow_run_insert after insert on flow_run
+  for each row execute function insert_task_runs_after_flow_run_insert();
+
+create or replace function update_flow_run_details_on_state_insert() returns trigger
+language plpgsql as $$
+declare
+  wins boolean;
+begin
+  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
+  select new.version >= coalesce(run.version, 0) into wins
+  from flow_run as run
+  where run.id = new.flow_run_id
+  for update;
+
+  if wins then
+    update flow_run set
+      version = new.version,
+      state = new.state,
+      serialized_state = new.serialized_state,
+      state_start_time = new.start_time,
+      state_timestamp = new."timestamp",
+      state_message = new.message,
+      state_result = new.result,
+      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
+      end_time = case
+        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+          then greatest(end_time, new."timestamp")
+        else end_time
+      end
+    where id = new.flow_run_id;
+  else
+    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
+    update flow_run set version = version where id = new.flow_run_id;
+  end if;
+  return null;
+end;
+$$;
+
+create or replace function update_task_run_details_on_state_insert() returns trigger
+language plpgsql as $$
+declare
+  wins boolean;
+begin
+  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
+  select new.version >= coalesce(run.version, 0) into wins
+  from task_run as run
+  where run.id = new.task_run_id
+  for update;
+
+  if wins then
+    update task_run set
+      version = new.version,
+      state = new.state,
+      serialized_state = new.serialized_state,
+      state_start_time = new.start_time,
+      state_timestamp = new."timestamp",
+      state_message = new.message,
+      state_result = new.result,
+      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
+      end_time = case
+        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+          then greatest(end_time, new."timestamp")
+        else end_time
+      end
+    where id = new.task_run_id;
+  else
+    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
+    update task_run set version = version where id = new.task_run_id;
+  end if;
+  return null;
+end;
+$$;
