@@ -9,7 +9,7 @@ import { definedRootFields, diffSchemas, type RootSelection } from "../helpers/s
 import { useTestDatabase } from "../helpers/database.ts";
 import { startStack, type Stack } from "./helpers.ts";
 
-const specSdl = readFileSync(new URL("../../../shared/spec/schema-v1.graphql", import.meta.url), "utf8");
+const specSdl = readFileSync(new URL("../spec/schema-v1.graphql", import.meta.url), "utf8");
 const spec = buildSchema(specSdl);
 const DOC = readFileSync(new URL("../../docs/gateway.md", import.meta.url), "utf8");
 

@@ -16,7 +16,7 @@ import {
 import { describe, expect, test } from "vitest";
 import { buildServiceSchema } from "../../services/mutations/src/graphql/schema.ts";
 
-const SPEC = fileURLToPath(new URL("../../../shared/spec/schema-v1.graphql", import.meta.url));
+const SPEC = fileURLToPath(new URL("../spec/schema-v1.graphql", import.meta.url));
 
 /** The spec's service part: everything after the Hasura `type Mutation { … }` block, plus the three scalars. */
 function specServiceSchema(): GraphQLSchema {
