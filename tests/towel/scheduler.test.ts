@@ -110,6 +110,29 @@ describe("check 49: the pass", () => {
     expect(await runScheduler(h.db, { ...options, maxRunsPerFlow: 2, pageSize: 2, concurrency })).toEqual({ flows: 7, runsCreated: 0, failures: [] });
   });
 
+  test.each([1, 2])("inserts at most %i page(s) at a time and reads the next page meanwhile", async (concurrency) => {
+    for (let index = 0; index < 8; index += 1) await activeFlow(scheduleOf(interval(3600)));
+    let inserting = 0;
+    let mostInserting = 0;
+    let readDuringInserts = 0;
+    const watched = {
+      async query(config: { text: string }, values?: unknown[]) {
+        const insert = config.text.includes("INSERT INTO flow_run ");
+        if (!insert && inserting === concurrency && config.text.includes("FROM flow f")) readDuringInserts += 1;
+        if (insert) mostInserting = Math.max(mostInserting, ++inserting);
+        try {
+          if (insert) await new Promise((resolve) => setTimeout(resolve, 50)); // a slow insert: the next pages must wait
+          return await h.db.query(config, values);
+        } finally {
+          if (insert) inserting -= 1;
+        }
+      },
+    };
+    expect(await runScheduler(watched as never, { ...options, maxRunsPerFlow: 1, pageSize: 2, concurrency })).toMatchObject({ flows: 8, runsCreated: 8 });
+    expect(mostInserting).toBe(concurrency);
+    expect(readDuringInserts).toBeGreaterThan(0);
+  });
+
   test("a flow that cannot be scheduled is reported and logged, and does not stop the others", async () => {
     const logs = captureLogs();
     const missing = await activeFlow(scheduleOf(interval(3600)), { parameters: [{ name: "x", required: true }] });

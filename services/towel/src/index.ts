@@ -14,7 +14,7 @@ const KEEP_COMPLETED_JOBS = 100;
 const KEEP_FAILED_JOBS = 500;
 /** A job's lock; BullMQ renews it at half this while a pass runs, so a slow pass keeps its lock. */
 const LOCK_DURATION_MS = 60_000;
-/** Connections of the towel's own database pool (a Scheduler pass uses two at a time, the other passes one). */
+/** Connections of the towel's own database pool (a Scheduler pass uses up to three at a time, the other passes one). */
 const POOL_SIZE = 4;
 /** How long stop() waits for the passes in progress before it closes the workers regardless. */
 const STOP_WAIT_MS = LOCK_DURATION_MS;

@@ -42,6 +42,11 @@ export interface ScheduleFlowRunsOptions {
   log?: Logger;
   /** Where the cloud hooks matching the new runs' Scheduled states are fired (after commit). */
   hooks?: CloudHooks;
+  /**
+   * Runs the insert of the computed runs (default: at once). The towel's scheduler passes a limiter, so that it can
+   * read and compute the next page while earlier pages are being inserted.
+   */
+  insertGate?: <T>(insert: () => Promise<T>) => Promise<T>;
 }
 
 /** A flow whose runs could not be computed, and why. */
@@ -119,7 +124,8 @@ export async function scheduleFlowRuns(db: Queryable, flowIds: string[], options
       options.log?.warn({ flow_id: flow.id, err: error }, `flow ${flow.id} was not scheduled: ${message}`);
     }
   }
-  for (const row of await insertFlowRuns(db, runs, options.hooks)) {
+  const insert = () => insertFlowRuns(db, runs, options.hooks);
+  for (const row of await (options.insertGate ? options.insertGate(insert) : insert())) {
     const ids = scheduled.get(row.flow_id) ?? [];
     ids.push(row.id);
     scheduled.set(row.flow_id, ids);

@@ -6,9 +6,10 @@
 // mutations service's scheduleFlowRuns, which reads the schedules with the shared Core 1.x schedules module (µs
 // start dates and v1's idempotency keys included) and creates all the page's runs with their Scheduled states in
 // ONE INSERT … ON CONFLICT (idempotency_key, flow_id) — the statement create_flow_run uses. The idempotency key
-// makes a run appear once, whichever replica or API call gets there first. Two pages are scheduled at a time by
+// makes a run appear once, whichever replica or API call gets there first. Two pages are inserted at a time by
 // default: a page's INSERT (5,000 runs with their task runs and states) keeps one Postgres backend busy for most of
-// a second, so a second page in flight uses a second core; pages hold different flows, so they never conflict.
+// a second, so a second page in flight uses a second core; pages hold different flows, so they never conflict. A
+// third page is read and computed meanwhile, ready for the next free insert.
 //
 // A flow whose runs cannot be computed (unreadable schedule, a required parameter without value) is reported and
 // skipped by scheduleFlowRuns; should the page's insert itself fail, the page is retried flow by flow, so one flow
@@ -24,7 +25,7 @@ export interface SchedulerOptions {
   maxRunsPerFlow: number;
   /** Flows read per page (v1: 500). */
   pageSize?: number;
-  /** Pages scheduled at the same time, each on its own connection (default SCHEDULER_CONCURRENCY). */
+  /** Pages inserted at the same time, each on its own connection (default SCHEDULER_CONCURRENCY). */
   concurrency?: number;
   /** "Now" for this pass, µs since the epoch (tests); default the current time. */
   now?: Instant;
@@ -56,14 +57,39 @@ WHERE f.is_schedule_active AND NOT f.archived AND (f.schedule IS NOT NULL OR fg.
 ORDER BY f.id DESC
 LIMIT $2`;
 
+/** Runs at most `limit` of the functions it is given at a time, the others in the order they came. */
+function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queued: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => queued.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      const next = queued.shift();
+      if (next) next(); // the slot passes on to the next in line
+      else running--;
+    }
+  };
+}
+
 /** One Scheduler pass over every schedulable flow. */
 export async function runScheduler(db: Pool, options: SchedulerOptions): Promise<SchedulerResult> {
   const pageSize = options.pageSize ?? SCHEDULER_PAGE_SIZE;
-  const scheduling = { maxRuns: options.maxRunsPerFlow, now: options.now, log: options.log, hooks: options.cloudHooks };
+  const concurrency = Math.max(1, options.concurrency ?? SCHEDULER_CONCURRENCY);
+  const scheduling = {
+    maxRuns: options.maxRunsPerFlow,
+    now: options.now,
+    log: options.log,
+    hooks: options.cloudHooks,
+    insertGate: limiter(concurrency),
+  };
   const result: SchedulerResult = { flows: 0, runsCreated: 0, failures: [] };
 
-  // Pages are read one after the other (keyset paging needs the previous page's last id), scheduled up to
-  // `concurrency` at a time. A failed read ends the pass (after the pages in flight).
+  // Pages are read one after the other (keyset paging needs the previous page's last id) and inserted up to
+  // `concurrency` at a time; one more page is read and computed meanwhile, so that it is ready when an insert
+  // finishes (the inserts, not the reads, take the time). A failed read ends the pass (after the pages in flight).
   let after: string | null = null;
   let exhausted = false;
   let reading: Promise<unknown> = Promise.resolve();
@@ -111,7 +137,7 @@ export async function runScheduler(db: Pool, options: SchedulerOptions): Promise
   const worker = async (): Promise<void> => {
     for (let ids = await nextPage(); ids.length > 0; ids = await nextPage()) await schedulePage(ids);
   };
-  const workers = await Promise.allSettled(Array.from({ length: Math.max(1, options.concurrency ?? SCHEDULER_CONCURRENCY) }, worker));
+  const workers = await Promise.allSettled(Array.from({ length: concurrency + 1 }, worker));
   const failed = workers.find((outcome) => outcome.status === "rejected");
   if (failed) throw failed.reason;
   return result;
