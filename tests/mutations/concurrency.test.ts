@@ -2,12 +2,13 @@
 // Issue 4's concurrency checks, over HTTP against the running service, with really concurrent writers: the service
 // has a pool of POOL_SIZE connections, and every race starts behind a row lock this test holds on the contested
 // row (the flow, the run), so the racers are all inside the database at the same moment before any of them may
-// go on; only then is the lock released.
+// go on; only then is the lock released. (Task-run state writers share statements: there, the statements in flight
+// are inside the database and the other writers wait for them in the service.)
 //   - 50 concurrent create_flow_run calls with one idempotency key → one run, one Scheduled state row;
 //   - two agents racing to Submit the same run → exactly one succeeds, the other gets v1's error;
 //   - 20 concurrent writers on one task run (and on one flow run) → strictly increasing versions, every row kept.
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALREADY_SUBMITTED } from "../../services/mutations/src/api/states.ts";
+import { ALREADY_SUBMITTED, TASK_RUN_STATE_STATEMENTS } from "../../services/mutations/src/api/states.ts";
 import { SET_FLOW_RUN_STATES, SET_TASK_RUN_STATES, createFlowRun, setFlowRunState, setupFlow, state, task, unique, useMutations } from "./helpers.ts";
 
 const POOL_SIZE = 20;
@@ -132,7 +133,10 @@ describe("atomic versions", () => {
     const runId = await newRun(kind);
     // each writer's message names it
     const messages = Array.from({ length: WRITERS }, (_, index) => `writer ${index}`);
-    const results = await raceBehindLock(`SELECT 1 FROM ${kind}_run WHERE id = $1`, [runId], WRITERS, () =>
+    // task-run writers share statements (coalescer.ts): only the statements in flight reach the lock, the other
+    // writers wait in the service and go together in one statement once the lock is released
+    const inPostgres = kind === "task" ? TASK_RUN_STATE_STATEMENTS : WRITERS;
+    const results = await raceBehindLock(`SELECT 1 FROM ${kind}_run WHERE id = $1`, [runId], inPostgres, () =>
       Promise.all(messages.map((message) => post(mutation, { input: { states: [{ [`${kind}_run_id`]: runId, state: state("Running", { message }) }] } }))),
     );
     expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);

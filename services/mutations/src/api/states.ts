@@ -4,14 +4,18 @@
 // - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
 //   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
 // - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
+// - concurrent set_task_run_states requests on the pool share statements (coalescer.ts), each request still
+//   all-or-nothing on its own;
 // - the Submitted lock lives in Postgres (a Submitted state on the run in the last 30 s), so it holds across
 //   replicas and restarts;
 // - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement.
+import pg from "pg";
 import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
 import { ApiError } from "../../../shared/src/errors.ts";
 import { FINISHED_STATES, RUNNING_STATES, isFinished, isRunning, isStateName } from "../../../shared/src/states.ts";
 import { normaliseDateTime } from "../graphql/scalars.ts";
 import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hook_events.ts";
+import { coalescer } from "./coalescer.ts";
 
 type Queryable = Pool | PoolClient;
 
@@ -64,16 +68,19 @@ export function serializedState(type: string, message: string, extra: Record<str
   return { type, message, context: {}, cached_inputs: {}, _result: { type: "NoResultType" }, ...extra };
 }
 
-/** The `input` CTE of a state batch: $1 is a jsonb array of {ord, <id column>, state, type, message, start_time}. */
+/**
+ * The `input` CTE of a state statement: $1 is a jsonb array of {grp, ord, <id column>, state, type, message,
+ * start_time} (see statementInput).
+ */
 const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
-  SELECT (i.value->>'ord')::int AS ord, (i.value->>'${idColumn}')::uuid AS ${idColumn}, i.value->'state' AS state,
+  SELECT (i.value->>'grp')::int AS grp, (i.value->>'ord')::int AS ord, (i.value->>'${idColumn}')::uuid AS ${idColumn}, i.value->'state' AS state,
          i.value->>'type' AS type, i.value->>'message' AS message, (i.value->>'start_time')::timestamptz AS start_time
   FROM jsonb_array_elements($1::jsonb) AS i
 )`;
 
 // One statement sets every state of a batch of flow runs (Postgres runs every data-modifying CTE to completion
-// whether or not the final SELECT reads it). $1: jsonb array of {flow_run_id, state, type, message,
-// start_time, ord}; $2: the agent id header (uuid or null). Rows come back per item, in input order, with `error`.
+// whether or not the final SELECT reads it). $1: the batch as one group (statementInput); $2: the agent id header
+// (uuid or null). Rows come back per item, in input order, with `error`.
 const SET_FLOW_RUN_STATES_SQL = `
 WITH ${batchInput("flow_run_id")},
 run AS (
@@ -136,11 +143,16 @@ SELECT c.ord, c.flow_run_id::text AS id, c.error,
      AND ${cloudHookMatchSql("i.state", "i.tenant_id", "f.version_group_id")}) AS hooked_state_id
 FROM checked c ORDER BY c.ord`;
 
-// The same for task runs. A running state needs the flow run to be exactly `Running`; cached inputs of the current
-// state are carried into a new state that has none. Each task run is written once per state, by the state trigger,
-// which also sets its heartbeat for a running state (migration 000004; v1 wrote the heartbeat with a second UPDATE).
-// The runs are locked FOR NO KEY UPDATE, the lock the trigger and its UPDATE take anyway (no key changes), so
-// foreign-key checks of concurrent log or state inserts for the same runs do not wait for it.
+// The same for task runs, for the items of one or more requests (groups, `grp`: coalesced requests share a
+// statement). Each request is all-or-nothing on its own, and the items of the requests without an error are applied
+// as if one after another in statement order (`ord`, which follows grp): consecutive versions per run, and a new state
+// without cached inputs gets those of the run's latest state before it when they are a non-empty object; so a
+// request that shares a statement stores exactly what it would have stored alone. A running state needs the flow run
+// to be exactly `Running`. Each task run is written once per state, by the state trigger, which also sets its
+// heartbeat for a running state (migration 000004; v1 wrote the heartbeat with a second UPDATE). The runs are locked
+// FOR NO KEY UPDATE, the lock the trigger and its UPDATE take anyway (no key changes), so foreign-key checks of
+// concurrent log or state inserts for the same runs do not wait for it. Rows come back per item, in statement order,
+// with `grp` and `error`.
 const SET_TASK_RUN_STATES_SQL = `
 WITH ${batchInput("task_run_id")},
 run AS (
@@ -150,14 +162,8 @@ run AS (
   FOR NO KEY UPDATE
 ),
 checked AS (
-  SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.task_run_id ORDER BY input.ord) AS version,
-    CASE
-      WHEN COALESCE(input.state->'cached_inputs', 'null'::jsonb) IN ('null'::jsonb, '{}'::jsonb)
-        AND jsonb_typeof(run.serialized_state->'cached_inputs') = 'object'
-        AND run.serialized_state->'cached_inputs' <> '{}'::jsonb
-      THEN jsonb_set(input.state, '{cached_inputs}', run.serialized_state->'cached_inputs')
-      ELSE input.state
-    END AS stored_state,
+  SELECT input.*, run.tenant_id, run.version AS run_version, run.serialized_state->'cached_inputs' AS run_inputs,
+    COALESCE(input.state->'cached_inputs', 'null'::jsonb) NOT IN ('null'::jsonb, '{}'::jsonb) AS has_inputs,
     CASE
       WHEN run.id IS NULL THEN 'State update failed for task run ID ' || input.task_run_id
       WHEN input.type = ANY($2::text[]) AND fr.state IS DISTINCT FROM 'Running' THEN
@@ -166,29 +172,49 @@ checked AS (
     END AS error
   FROM input LEFT JOIN run ON run.id = input.task_run_id LEFT JOIN flow_run fr ON fr.id = run.flow_run_id
 ),
-ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
+-- the items of the groups without an error, applied one after another: their version, and the cached inputs of the
+-- run's latest state before them (those of the last earlier item that brought some, else the run's current ones)
+ready AS (
+  SELECT c.*, c.run_version + row_number() OVER w AS version,
+    COALESCE((jsonb_agg(c.state->'cached_inputs') FILTER (WHERE c.has_inputs) OVER w) -> -1, c.run_inputs) AS latest_inputs
+  FROM checked c WHERE c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
+  WINDOW w AS (PARTITION BY c.task_run_id ORDER BY c.ord)
+),
 inserted AS (
   INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, result, start_time, serialized_state, timestamp)
-  SELECT c.tenant_id, c.task_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.stored_state, clock_timestamp()
-  FROM checked c, ok WHERE ok.ok
+  SELECT c.tenant_id, c.task_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time,
+    CASE
+      WHEN NOT c.has_inputs AND jsonb_typeof(c.latest_inputs) = 'object' AND c.latest_inputs <> '{}'::jsonb
+      THEN jsonb_set(c.state, '{cached_inputs}', c.latest_inputs)
+      ELSE c.state
+    END,
+    clock_timestamp()
+  FROM ready c
   ORDER BY c.ord
   RETURNING task_run_id
 )
-SELECT c.ord, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
+SELECT c.grp, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
 
 interface BatchRow {
-  ord: number;
   id: string;
   error: string | null;
   /** Flow runs: the new state row's id when a cloud hook matches it. */
   hooked_state_id?: string | null;
 }
 
+type BatchItem = ReturnType<typeof toBatch>[number];
+
 function toBatch(items: { id: string; state: unknown }[], idKey: "flow_run_id" | "task_run_id") {
-  return items.map((item, ord) => {
+  return items.map((item) => {
     const prepared = prepareState(item.state);
-    return { ord, [idKey]: item.id, state: prepared.state, type: prepared.type, message: prepared.message, start_time: prepared.start_time };
+    return { [idKey]: item.id, state: prepared.state, type: prepared.type, message: prepared.message, start_time: prepared.start_time };
   });
+}
+
+/** $1 of a state statement: the items of each group (request) in order, with their group and place in the statement. */
+function statementInput(groups: BatchItem[][]): string {
+  let ord = 0;
+  return JSON.stringify(groups.flatMap((items, grp) => items.map((item) => ({ grp, ord: ord++, ...item }))));
 }
 
 function results(rows: BatchRow[]): StateItemResult[] {
@@ -213,23 +239,51 @@ export async function setFlowRunStates(
   const { rows } = await db.query<BatchRow>({
     name: "mutations.set_flow_run_states",
     text: SET_FLOW_RUN_STATES_SQL,
-    values: [JSON.stringify(batch), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES],
+    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES],
   });
   const written = results(rows);
   await fireCloudHooks(db, hooks, rows.map((row) => row.hooked_state_id));
   return written;
 }
 
-/** Sets one new state on each listed task run, in one statement. Throws the first item's error; then nothing was written. */
+/**
+ * How many set_task_run_states statements of a pool may be in flight before requests wait to share the next one
+ * (see coalescer.ts). One keeps Postgres on one statement while the service parses and answers the requests of the
+ * next, and makes that statement carry every request that arrived meanwhile. Measured on 2 cores against two: 5 %
+ * more states per second at 8 clients, 18 % more at 32, but 10–20 % fewer at 2 clients, where the second request
+ * waits for the first's statement instead of running beside it (docs/mutations.md, "Coalesced task-run states").
+ */
+export const TASK_RUN_STATE_STATEMENTS = 1;
+
+/** The task-run state items of each request, written by one statement; each request's rows, in order. */
+async function writeTaskRunStates(db: Queryable, groups: BatchItem[][]): Promise<BatchRow[][]> {
+  const { rows } = await db.query<BatchRow & { grp: number }>({
+    name: "mutations.set_task_run_states",
+    text: SET_TASK_RUN_STATES_SQL,
+    values: [statementInput(groups), RUNNING_STATES],
+  });
+  const byGroup = groups.map((): BatchRow[] => []);
+  for (const row of rows) byGroup[row.grp]!.push(row);
+  return byGroup;
+}
+
+const taskRunStateWriters = new WeakMap<Pool, (batch: BatchItem[]) => Promise<BatchRow[]>>();
+
+/**
+ * Sets one new state on each listed task run. Throws the first item's error; then nothing was written. On the pool,
+ * concurrent calls share statements (coalescer.ts), each still all-or-nothing on its own; a call on a client (inside
+ * the caller's transaction) sends its own statement.
+ */
 export async function setTaskRunStates(db: Queryable, items: { task_run_id: string; state: unknown }[]): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
   const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state })), "task_run_id");
-  const { rows } = await db.query<BatchRow>({
-    name: "mutations.set_task_run_states",
-    text: SET_TASK_RUN_STATES_SQL,
-    values: [JSON.stringify(batch), RUNNING_STATES],
-  });
-  return results(rows);
+  if (!(db instanceof pg.Pool)) return results((await writeTaskRunStates(db, [batch]))[0]!);
+  let write = taskRunStateWriters.get(db);
+  if (!write) {
+    write = coalescer(TASK_RUN_STATE_STATEMENTS, (batches: BatchItem[][]) => writeTaskRunStates(db, batches));
+    taskRunStateWriters.set(db, write);
+  }
+  return results(await write(batch));
 }
 
 /** Sets one state on one flow run (the API-internal form: create_flow_run, cancel_flow_run, archive_flow …). */
