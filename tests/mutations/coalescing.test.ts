@@ -5,7 +5,7 @@
 // rest together; the statements are counted with a spy on the pool's query.
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { withTransaction } from "../../services/shared/src/database/pool.ts";
-import { setTaskRunStates, TASK_RUN_STATE_STATEMENTS } from "../../services/mutations/src/api/states.ts";
+import { SHARED_STATEMENT_MAX_ITEMS, setTaskRunStates, TASK_RUN_STATE_STATEMENTS } from "../../services/mutations/src/api/states.ts";
 import { INTERNAL_ERROR } from "../../services/mutations/src/graphql/errors.ts";
 import { SET_TASK_RUN_STATES, createFlowRun, setFlowRunState, setupFlow, state, task, useMutations } from "./helpers.ts";
 
@@ -45,6 +45,23 @@ describe("coalesced set_task_run_states", () => {
     expect(statements()).toBe(1); // sent synchronously: no timer, no batching window
     expect(await pending).toEqual(success(taskRunId!));
     expect((await stateRows(taskRunId!)).map((row) => row.version)).toEqual([1, 2]);
+  });
+
+  test("a request of SHARED_STATEMENT_MAX_ITEMS items or more is sent at once, beside the shared statements", async () => {
+    const taskRuns = await newTaskRuns(SHARED_STATEMENT_MAX_ITEMS + 3);
+    const singles = taskRuns.slice(0, 3);
+    const batch = taskRuns.slice(3);
+    const statements = countStatements();
+    const pending = [
+      ...singles.map((id) => oneState(id)),
+      setTaskRunStates(h.db, batch.map((id) => ({ task_run_id: id, state: state("Running") }))),
+    ];
+    // the first single is in flight, the other two wait for the next shared statement; the batch went out at once
+    expect(statements()).toBe(TASK_RUN_STATE_STATEMENTS + 1);
+    const results = await Promise.all(pending);
+    expect(results.at(-1)).toEqual(batch.map((id) => success(id)[0]));
+    expect(statements()).toBe(TASK_RUN_STATE_STATEMENTS + 2);
+    for (const id of taskRuns) expect((await stateRows(id)).map((row) => row.version)).toEqual([1, 2]);
   });
 
   test("50 concurrent requests on one task run and on 25 others share statements; every state kept, versions 1..n", async () => {
