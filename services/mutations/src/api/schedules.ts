@@ -43,8 +43,8 @@ export interface ScheduleFlowRunsOptions {
   /** Where the cloud hooks matching the new runs' Scheduled states are fired (after commit). */
   hooks?: CloudHooks;
   /**
-   * Runs the insert of the computed runs (default: at once). The towel's scheduler passes a limiter, so that it can
-   * read and compute the next page while earlier pages are being inserted.
+   * Runs the insert of the computed runs (default: at once). The towel's scheduler passes a concurrency limit
+   * (p-limit), so that it can read and compute the next page while earlier pages are being inserted.
    */
   insertGate?: <T>(insert: () => Promise<T>) => Promise<T>;
 }

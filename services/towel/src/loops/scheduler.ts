@@ -14,6 +14,7 @@
 // A flow whose runs cannot be computed (unreadable schedule, a required parameter without value) is reported and
 // skipped by scheduleFlowRuns; should the page's insert itself fail, the page is retried flow by flow, so one flow
 // never keeps the others from being scheduled.
+import pLimit from "p-limit";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
 import type { Instant } from "../../../shared/src/schedules/index.ts";
@@ -57,23 +58,6 @@ WHERE f.is_schedule_active AND NOT f.archived AND (f.schedule IS NOT NULL OR fg.
 ORDER BY f.id DESC
 LIMIT $2`;
 
-/** Runs at most `limit` of the functions it is given at a time, the others in the order they came. */
-function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queued: (() => void)[] = [];
-  return async (work) => {
-    if (running >= limit) await new Promise<void>((resolve) => queued.push(resolve));
-    else running++;
-    try {
-      return await work();
-    } finally {
-      const next = queued.shift();
-      if (next) next(); // the slot passes on to the next in line
-      else running--;
-    }
-  };
-}
-
 /** One Scheduler pass over every schedulable flow. */
 export async function runScheduler(db: Pool, options: SchedulerOptions): Promise<SchedulerResult> {
   const pageSize = options.pageSize ?? SCHEDULER_PAGE_SIZE;
@@ -83,7 +67,7 @@ export async function runScheduler(db: Pool, options: SchedulerOptions): Promise
     now: options.now,
     log: options.log,
     hooks: options.cloudHooks,
-    insertGate: limiter(concurrency),
+    insertGate: pLimit(concurrency),
   };
   const result: SchedulerResult = { flows: 0, runsCreated: 0, failures: [] };
 
