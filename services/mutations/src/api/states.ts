@@ -87,7 +87,7 @@ run AS (
   SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp
   FROM flow_run fr WHERE fr.id IN (SELECT flow_run_id FROM input)
   ORDER BY fr.id
-  FOR UPDATE
+  FOR NO KEY UPDATE
 ),
 checked AS (
   SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) AS version,
@@ -130,7 +130,7 @@ cascade_runs AS (
   SELECT tr.id, tr.tenant_id, tr.version, c.state, c.message FROM task_run tr JOIN cancelled c ON c.flow_run_id = tr.flow_run_id
   WHERE tr.state IS NULL OR NOT (tr.state = ANY($5::text[]))
   ORDER BY tr.id
-  FOR UPDATE OF tr
+  FOR NO KEY UPDATE OF tr
 ),
 cascaded AS (
   INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, serialized_state, timestamp)
@@ -307,7 +307,7 @@ export async function setFlowRunState(db: Queryable, flowRunId: string, state: S
 export async function cancelFlowRun(db: Pool, flowRunId: string | null | undefined, hooks?: CloudHooks): Promise<string | null> {
   if (!flowRunId) throw new ApiError("Invalid flow run ID.");
   return withTransaction(db, async (client) => {
-    const { rows } = await client.query<{ state: string | null }>("SELECT state FROM flow_run WHERE id = $1 FOR UPDATE", [flowRunId]);
+    const { rows } = await client.query<{ state: string | null }>("SELECT state FROM flow_run WHERE id = $1 FOR NO KEY UPDATE", [flowRunId]);
     if (rows.length === 0) throw new ApiError(`Invalid flow run ID: ${flowRunId}.`);
     const current = rows[0]!.state;
     if (isFinished(current)) return current;
