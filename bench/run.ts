@@ -1,6 +1,7 @@
 // Entry point of `make bench` / `make bench-quick`: seeds (once), measures, writes docs/benchmarks.md.
 // All load goes to this machine's loopback; every loop is bounded by a fixed duration, and every service the bench
-// starts is stopped at the end, whatever happens (Ctrl-C included).
+// starts is stopped in the `finally` of the code that started it. On Ctrl-C (SIGINT, SIGTERM, SIGHUP) the e2e
+// suite's ManagedProcess (tests/e2e/helpers/processes.ts) kills every service's process group before the bench exits.
 import { mkdtempSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,9 +10,10 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { benchDatabaseUrl, openBenchDatabase, type SeedInfo } from "./lib/database.ts";
 import { describeMachine } from "./lib/machine.ts";
+import type { LoadPlan } from "./lib/measure.ts";
 import { renderRun, writeReport, type RunReport } from "./lib/report.ts";
 import { RssSampler } from "./lib/rss.ts";
-import { startApi, stopServices, type RunningService, type ServiceOptions } from "./lib/services.ts";
+import { startApi, stopServices, type ServiceOptions } from "./lib/services.ts";
 import type { Measurement, PassTiming, TargetCheck } from "./lib/stats.ts";
 import { ensureWrk } from "./lib/wrk.ts";
 import { measureCeilings, prepareStateTargets } from "./suites/ceiling.ts";
@@ -45,12 +47,7 @@ const selected = new Set<Suite>(
 );
 if (options.quick) selected.delete("bigflow");
 
-interface Plan {
-  clients: number[];
-  /** Seconds per measured point (each workload × clients). */
-  seconds: number;
-  /** An unrecorded run before each workload's first point (JIT, caches, connection pools). */
-  warmupSeconds: number;
+interface Plan extends LoadPlan {
   /** Timed repetitions of each towel pass. */
   passRepeats: number;
 }
@@ -77,18 +74,6 @@ const serviceOptions = (databaseUrl: string): ServiceOptions => ({
 });
 
 const sampler = new RssSampler();
-const running = new Set<RunningService>();
-const stopAll = async () => {
-  await stopServices([...running]);
-  running.clear();
-  sampler.stop();
-};
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the services …`);
-    void stopAll().finally(() => process.exit(130));
-  });
-}
 const phase = (name: string) => {
   sampler.phase = name;
   console.log(`· ${name}`);
@@ -126,10 +111,7 @@ try {
     }
     phase("starting the API (postgraphile, mutations, gateway)");
     const api = await startApi(serviceOptions(mainUrl));
-    for (const service of api.all) {
-      running.add(service);
-      sampler.watch(service.name, service.process.pid);
-    }
+    for (const service of api.all) sampler.watch(service.name, service.process.pid);
     try {
       if (targets) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
       if (graph) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));
@@ -137,7 +119,6 @@ try {
     } finally {
       for (const service of api.all) sampler.unwatch(service.name);
       await stopServices(api.all);
-      for (const service of api.all) running.delete(service);
     }
     report.checks.push(...gatewayOverhead(report.measurements, Math.min(...plan.clients)));
   }
@@ -145,17 +126,8 @@ try {
   if (selected.has("towel")) {
     const towelUrl = benchDatabaseUrl(`${dbSuffix}_towel`);
     const towelPool = await openBenchDatabase(towelUrl);
-    let towelService: RunningService | undefined;
     try {
-      const towel = await measureTowel(towelPool, towelUrl, TOWEL_SCALES[scale], plan.passRepeats, {
-        options: serviceOptions(towelUrl),
-        sampler,
-        register: (service) => {
-          if (towelService) running.delete(towelService);
-          towelService = service;
-          if (service) running.add(service);
-        },
-      }, phase);
+      const towel = await measureTowel(towelPool, towelUrl, TOWEL_SCALES[scale], plan.passRepeats, serviceOptions(towelUrl), sampler, phase);
       report.seeding.push(`towel: ${towel.description} (${seedTime(towel.seed)})`);
       report.passes.push(...towel.passes);
     } finally {
@@ -187,6 +159,6 @@ try {
   }
   console.log(`service logs: ${logDir}`);
 } finally {
-  await stopAll();
+  sampler.stop();
   await pool.end();
 }

@@ -1,6 +1,6 @@
 // The SQL a service function sends, captured by handing it a stand-in for its pool: the bench runs the services'
 // own statements through pgbench without copying them (they stay private to their modules).
-export interface CapturedQuery {
+interface CapturedQuery {
   text: string;
   values: unknown[];
 }

@@ -8,7 +8,7 @@
 import pg from "pg";
 import { ensureDatabase, upgrade, withClient, withDatabase } from "../../services/shared/src/database/migrations.ts";
 
-export const BENCH_DATABASE_URL =
+const BENCH_DATABASE_URL =
   process.env.PREFECT_SERVER_BENCH_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/prefect_bench";
 
 /** The URL of the bench database `prefect_bench<suffix>` (same server and credentials as BENCH_DATABASE_URL). */

@@ -6,13 +6,14 @@ import { runWrk, type WrkRequest } from "./wrk.ts";
 
 export interface LoadPlan {
   clients: number[];
+  /** Seconds per measured point (each workload × clients). */
   seconds: number;
   /** An unrecorded run before the first point (JIT, caches, pools); HTTP only. */
   warmupSeconds: number;
 }
 
 /** What the rows of a workload say about it. */
-export interface Workload {
+interface Workload {
   group: string;
   workload: string;
   label: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { runCommand } from "./command.ts";
 import { quantile } from "./stats.ts";
 
-export interface PgbenchOptions {
+interface PgbenchOptions {
   connectionString: string;
   script: string;
   clients: number;
@@ -13,7 +13,7 @@ export interface PgbenchOptions {
   variables?: Record<string, string | number>;
 }
 
-export interface PgbenchResult {
+interface PgbenchResult {
   transactionsPerSecond: number;
   p50Ms: number;
   p99Ms: number;

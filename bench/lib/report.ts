@@ -48,7 +48,7 @@ function commit(): string {
 }
 
 /** Every target of the run with its verdict: the measurements that carry one, then the other checks. */
-export function targetChecks(run: RunReport): TargetCheck[] {
+function targetChecks(run: RunReport): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const m of run.measurements) {
     if (!m.target) continue;
@@ -83,7 +83,7 @@ export function renderRun(run: RunReport): string {
   if (checks.length > 0) {
     lines.push("| target | required | measured | verdict |", "|---|---|---|---|");
     for (const check of checks) {
-      lines.push(`| ${check.name} | ${check.target} | ${check.measured} | ${verdict(check.met)}${check.note ? ` — ${check.note}` : ""} |`);
+      lines.push(`| ${check.name} | ${check.target} | ${check.measured} | ${verdict(check.met)} |`);
     }
     lines.push("");
   }

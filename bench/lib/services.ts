@@ -20,13 +20,9 @@ export interface ServiceOptions {
   logDir: string;
   /** write a V8 CPU profile of each service into this folder when it stops (`node --cpu-prof`) */
   cpuProfileDir?: string;
-  /** more options for node (e.g. `--heapsnapshot-signal=SIGUSR2`) */
-  nodeArgs?: string[];
-  /** more PREFECT_SERVER__… settings */
-  env?: Record<string, string>;
 }
 
-export interface RunningService {
+interface RunningService {
   name: ServiceName;
   process: ManagedProcess;
   /** http://127.0.0.1:<port> (none for the towel) */
@@ -47,7 +43,6 @@ function serviceEnv(options: ServiceOptions, extra: Record<string, string>): Nod
     PREFECT_SERVER__QUEUE__PREFIX: options.queuePrefix,
     PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
     PREFECT_SERVER__LOGGING__LEVEL: "info",
-    ...options.env,
     ...extra,
   };
 }
@@ -72,10 +67,9 @@ function listeningLine(message: string) {
 
 /** Starts one service and waits for its "listening" (or "towel started") line. */
 export async function startService(name: ServiceName, options: ServiceOptions, extra: Record<string, string> = {}): Promise<RunningService> {
-  const nodeArgs = [
-    ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []),
-    ...(options.nodeArgs ?? []),
-  ];
+  const nodeArgs = options.cpuProfileDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`]
+    : [];
   const child = new ManagedProcess({
     command: process.execPath,
     args: [...nodeArgs, CLI, "services", name],
@@ -98,10 +92,7 @@ export async function stopServices(services: RunningService[]): Promise<void> {
   for (const service of services) await service.process.stop("SIGTERM", 20_000).catch(() => {});
 }
 
-export interface ApiServices {
-  postgraphile: RunningService;
-  mutations: RunningService;
-  gateway: RunningService;
+interface ApiServices {
   /** POST URLs */
   urls: { postgraphile: string; mutations: string; gateway: string };
   all: RunningService[];
@@ -131,7 +122,7 @@ export async function startApi(options: ServiceOptions): Promise<ApiServices> {
     started.push(gateway);
     urls.gateway = `${gateway.origin}/`;
     await waitUntilReady(gateway);
-    return { postgraphile, mutations, gateway, urls, all: [gateway, mutations, postgraphile] };
+    return { urls, all: [gateway, mutations, postgraphile] };
   } catch (error) {
     await stopServices(started);
     throw error;

@@ -46,8 +46,6 @@ export interface TargetCheck {
   target: string;
   measured: string;
   met: boolean | undefined;
-  /** What limits it (when missed), filled in by the suite that knows. */
-  note?: string;
 }
 
 /** The q-quantile (0..1) of already sorted values, nearest-rank. */

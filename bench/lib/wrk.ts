@@ -14,18 +14,15 @@ export interface WrkRequest {
   headers?: Record<string, string>;
 }
 
-export interface WrkOptions {
+interface WrkOptions {
   url: string;
   /** The pool of requests (POSTed as JSON); each connection picks one at random per request. */
   requests: WrkRequest[];
   clients: number;
   seconds: number;
-  /** Per-request timeout (wrk counts it as an error). */
-  timeoutSeconds?: number;
 }
 
-export interface WrkResult {
-  requests: number;
+interface WrkResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -145,7 +142,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       `--threads=${threads}`,
       `--connections=${options.clients}`,
       `--duration=${options.seconds}s`,
-      `--timeout=${options.timeoutSeconds ?? 30}s`,
+      "--timeout=30s", // per request; wrk counts a timeout as an error
       `--script=${script}`,
       `${url.origin}${url.pathname}`,
     ];
@@ -164,7 +161,6 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       first_error: string;
     };
     return {
-      requests: parsed.requests,
       requestsPerSecond: parsed.requests / (parsed.duration_us / 1e6),
       p50Ms: parsed.p50_us / 1000,
       p99Ms: parsed.p99_us / 1000,

@@ -33,7 +33,7 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-export interface BigFlowResult {
+interface BigFlowResult {
   notes: string[];
   checks: TargetCheck[];
 }
@@ -89,7 +89,7 @@ export async function runBigFlow(
     phase(`big flow: ${children.toLocaleString("en-US")} mapped children`);
     const created = performance.now();
     const runId = flowRunIdFrom(await core.prefectOk(["run", "--name", "bench-big-map", "--project", "bench", "--param", `n=${children}`]));
-    // CPU baselines once the run has started (the agent polls every 10 s at most when idle)
+    // CPU baselines when the run was created (the agent then picks it up within 10 s: its next poll)
     const state = async () =>
       (await db.query<{ state: string; start_time: Date | null; end_time: Date | null; task_runs: number }>(
         "select state, start_time, end_time, (select count(*)::int from task_run where flow_run_id = $1) as task_runs from flow_run where id = $1",
@@ -97,16 +97,13 @@ export async function runBigFlow(
       )).rows[0]!;
     const backends = async () =>
       (await db.query<{ pid: number }>("select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()")).rows.map((r) => r.pid);
+    // the processes alive now count from now; a backend opened later counts from its start (no baseline: 0)
     const baseline = new Map<number, number>();
-    const snapshot = async () => {
-      for (const pid of [...services.map((s) => s.pid), ...(await backends())]) if (!baseline.has(pid)) baseline.set(pid, cpuSeconds(pid) ?? 0);
-    };
-    await snapshot();
+    for (const pid of [...services.map((s) => s.pid), ...(await backends())]) baseline.set(pid, cpuSeconds(pid) ?? 0);
     let current = await state();
     while (!["Success", "Failed", "Cancelled", "TimedOut"].includes(current.state ?? "")) {
       if (performance.now() - created > RUN_TIMEOUT_MS) throw new Error(`the big flow did not finish within ${RUN_TIMEOUT_MS / 60_000} min (state ${current.state})`);
       await new Promise((done) => setTimeout(done, 1_000));
-      await snapshot(); // backends opened during the run count from their start (their baseline is taken at once)
       current = await state();
     }
     const finished = performance.now();
@@ -127,14 +124,14 @@ export async function runBigFlow(
         `Big flow (Prefect Core 1.4.1, LocalAgent, LocalExecutor, ${children.toLocaleString("en-US")} mapped children, ` +
           `${current.task_runs.toLocaleString("en-US")} task runs): ${current.state}; the flow run took ${wall.toFixed(1)} s from Running to ` +
           `${current.state} (${total.toFixed(1)} s from its creation, agent pick-up included). The server's processes used ` +
-          `${serverCpu.toFixed(1)} CPU-s meanwhile (${split}), ${(100 * share).toFixed(0)} % of that time; the rest is Core. ` +
+          `${serverCpu.toFixed(1)} CPU-s meanwhile (${split}), ${(100 * share).toFixed(0)} % of the time since its creation; the rest is Core. ` +
           "v1: about 380 s for 12,000 mapped task runs.",
       ],
       checks: [
         {
           name: `big flow: ${children.toLocaleString("en-US")} mapped children through a LocalAgent`,
           target: "v1: ≈ 380 s for 12,000 (reference)",
-          measured: `${wall.toFixed(1)} s, server ${(100 * share).toFixed(0)} % of it`,
+          measured: `${wall.toFixed(1)} s; server CPU ${(100 * share).toFixed(0)} % of the ${total.toFixed(1)} s since creation`,
           met: current.state === "Success" ? undefined : false,
         },
       ],

@@ -10,7 +10,7 @@
 import type pg from "pg";
 import { seedInChunks, type SeedInfo } from "../lib/database.ts";
 
-export interface GraphScale {
+interface GraphScale {
   flowRuns: number;
 }
 
@@ -183,7 +183,6 @@ export async function prepareDataGraph(pool: pg.Pool, scale: GraphScale, progres
   );
   // rows per table, counted once after seeding
   await pool.query(`
-    alter table bench_graph add column if not exists counts jsonb;
     update bench_graph set counts = (
       select jsonb_build_object(
         'flow_run_state', (select count(*) from flow_run_state s join flow_run r on r.id = s.flow_run_id where r.tenant_id = t.id),

@@ -15,7 +15,7 @@ export const QUEUE_SCALES = { full: { flowRuns: 100_000, due: 1_000 }, quick: { 
 const LABELS = ["bench-queue", "host-bench"];
 const QUEUE_LIMIT = 25;
 
-export interface QueueScale {
+interface QueueScale {
   flowRuns: number;
   due: number;
 }
@@ -60,7 +60,7 @@ function seedSql(scale: QueueScale): string {
     values (md5('bench-queue-agent')::uuid, ${tenant}, 'bench-agent', 'LocalAgent', '${JSON.stringify(LABELS)}'::jsonb, '1.4.1');`;
 }
 
-export interface QueueData {
+interface QueueData {
   seed: SeedInfo;
   tenantId: string;
   agentId: string;
@@ -80,7 +80,7 @@ export async function prepareQueue(pool: pg.Pool, scale: QueueScale): Promise<Qu
   };
 }
 
-export const QUEUE_POLL = "get_runs_in_queue (agent poll)";
+const QUEUE_POLL = "get_runs_in_queue (agent poll)";
 
 export async function measureQueue(
   connectionString: string,

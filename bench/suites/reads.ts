@@ -142,14 +142,14 @@ select json_build_object('id', fr.id, 'name', fr.name, 'flow_id', fr.flow_id, 'p
 from flow_run fr where fr.id = ${flowRunIdSql(":n")};
 `;
 
-export const DASHBOARD_TARGET: Target = { text: "p50 ≤ 50 ms", kind: "p50", maxMs: 50 };
-export const BY_PK_TARGET: Target = { text: "≥ 2,000 req/s straight to postgraphile", kind: "throughput", min: 2000 };
+const DASHBOARD_TARGET: Target = { text: "p50 ≤ 50 ms", kind: "p50", maxMs: 50 };
+const BY_PK_TARGET: Target = { text: "≥ 2,000 req/s straight to postgraphile", kind: "throughput", min: 2000 };
 
-export const readWorkload = (name: string, via: "SQL (pgbench)" | "postgraphile" | "gateway") => `${name} via ${via}`;
-export const DASHBOARD = "dashboard: 17 flow_run_aggregate counts";
-export const TABLE_PAGE = "flow-run table page (10 rows)";
-export const BY_PK = "flow_run_by_pk with task runs";
-export const BY_PK_INLINE = "flow_run_by_pk with task runs, id inline (Core)";
+const readWorkload = (name: string, via: "SQL (pgbench)" | "postgraphile" | "gateway") => `${name} via ${via}`;
+const DASHBOARD = "dashboard: 17 flow_run_aggregate counts";
+const TABLE_PAGE = "flow-run table page (10 rows)";
+const BY_PK = "flow_run_by_pk with task runs";
+const BY_PK_INLINE = "flow_run_by_pk with task runs, id inline (Core)";
 
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)]!;
 

@@ -7,8 +7,9 @@
 //   - Lazarus over the same 100,000 flow runs, 1,000 of them Running with an hour-old heartbeat and no active task
 //     run left (candidates), besides the zombies' 1,000 (stale but with running task runs: not candidates).
 // Each pass is timed as the towel runs it (the loop functions on a pool of the towel's size), `passRepeats` times,
-// the data put back in its armed state (outside the timing) before each. v1's limits per pass hold: Lazarus takes
-// 500 runs and ZombieKiller 5,000 task runs per pass, so both are also timed until the candidates are gone.
+// the data put back in its armed state (outside the timing) before each repetition, and a checkpoint taken before
+// the first timed pass of each loop (see `checkpoint`). v1's limits per pass hold: Lazarus takes 500 runs and
+// ZombieKiller 5,000 task runs per pass, so both are also timed until the candidates are gone.
 // Then the towel service itself runs (debug mode: every loop every second) over armed data, for its RSS and its
 // own pass durations, with the three loops running side by side.
 import type pg from "pg";
@@ -21,7 +22,7 @@ import type { RssSampler } from "../lib/rss.ts";
 import { startService, stopServices, type ServiceOptions } from "../lib/services.ts";
 import type { PassTiming } from "../lib/stats.ts";
 
-export interface TowelScale {
+interface TowelScale {
   scheduledFlows: number;
   flowRuns: number;
   /** stale Running flow runs, each with TASKS Running task runs */
@@ -100,24 +101,18 @@ function seedSql(scale: TowelScale): string {
 }
 
 /** Puts the data back as seeded: candidates armed, what earlier passes wrote deleted. */
-async function arm(db: pg.Pool, loops: { scheduler?: boolean; zombie?: boolean; lazarus?: boolean }): Promise<void> {
-  if (loops.scheduler) {
-    await db.query(`delete from flow_run where flow_id in (select id from flow where name like 'sched-%' and tenant_id = ${TENANT})`);
-  }
-  if (loops.zombie) {
-    await db.query(`
-      with run as (select r.id from bench_towel_run r where r.kind = 'zombie'),
-      task_runs as (select tr.id from task_run tr join run on run.id = tr.flow_run_id),
-      dropped as (delete from task_run_state s using task_runs t where s.task_run_id = t.id and s.version > 2)
-      update task_run set state = 'Running', version = 2, serialized_state = '{"type": "Running", "cached_inputs": {}}'
-      where id in (select id from task_runs)`);
-  }
-  if (loops.lazarus) {
-    await db.query(`
-      with dropped as (delete from flow_run_state s using bench_towel_run r where s.flow_run_id = r.id and r.kind = 'lazarus')
-      update flow_run set state = 'Running', version = 3, times_resurrected = 0
-      where id in (select id from bench_towel_run where kind = 'lazarus')`);
-  }
+async function arm(db: pg.Pool): Promise<void> {
+  await db.query(`delete from flow_run where flow_id in (select id from flow where name like 'sched-%' and tenant_id = ${TENANT})`);
+  await db.query(`
+    with run as (select r.id from bench_towel_run r where r.kind = 'zombie'),
+    task_runs as (select tr.id from task_run tr join run on run.id = tr.flow_run_id),
+    dropped as (delete from task_run_state s using task_runs t where s.task_run_id = t.id and s.version > 2)
+    update task_run set state = 'Running', version = 2, serialized_state = '{"type": "Running", "cached_inputs": {}}'
+    where id in (select id from task_runs)`);
+  await db.query(`
+    with dropped as (delete from flow_run_state s using bench_towel_run r where s.flow_run_id = r.id and r.kind = 'lazarus')
+    update flow_run set state = 'Running', version = 3, times_resurrected = 0
+    where id in (select id from bench_towel_run where kind = 'lazarus')`);
   // every pass sees the same clock: stale = an hour old, fresh = now
   await db.query(`
     update flow_run f set heartbeat = case when r.kind = 'fresh' then now() else now() - interval '1 hour' end
@@ -128,10 +123,17 @@ async function arm(db: pg.Pool, loops: { scheduler?: boolean; zombie?: boolean; 
   // runs (and the scheduler's idempotency keys, the same ones every time, would each meet all their dead copies
   // in the unique index). Vacuum here, outside the timings, so every run measures the same thing.
   await db.query("vacuum analyze flow_run, task_run, flow_run_state, task_run_state, log");
-  // A Scheduler pass writes about 500 MB of WAL and arming it again about 220 MB (the cascading delete, the
-  // vacuum), so repeated passes would each meet a checkpoint (max_wal_size) at a different point, flushing dirty
-  // pages while the pass runs. Every timed pass starts right after one instead, so that all repetitions measure the
-  // same thing (the pass's own writes, full-page images included).
+  await checkpoint(db);
+}
+
+/**
+ * A Scheduler pass writes about 500 MB of WAL and arming it again about 220 MB (the cascading delete, the vacuum),
+ * so repeated passes would each meet a checkpoint (max_wal_size) at a different point, flushing dirty pages while
+ * the pass runs. The first timed pass of each loop in a repetition (Scheduler, ZombieKiller, Lazarus) starts right
+ * after one instead, taken outside the timings, so that all repetitions measure the same thing (the pass's own
+ * writes, full-page images included).
+ */
+async function checkpoint(db: pg.Pool): Promise<void> {
   await db.query("checkpoint");
 }
 
@@ -141,7 +143,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ seconds: number; resu
   return { seconds: (performance.now() - started) / 1000, result };
 }
 
-export interface TowelResult {
+interface TowelResult {
   seed: SeedInfo;
   description: string;
   passes: PassTiming[];
@@ -152,7 +154,8 @@ export async function measureTowel(
   connectionString: string,
   scale: TowelScale,
   repeats: number,
-  service: { options: ServiceOptions; sampler: RssSampler; register: (running: Awaited<ReturnType<typeof startService>> | undefined) => void },
+  serviceOptions: ServiceOptions,
+  sampler: RssSampler,
   phase: (name: string) => void,
 ): Promise<TowelResult> {
   const seed = await seedOnce(towelPool, `towel-${scale.scheduledFlows}-flows-${scale.flowRuns}-runs`, (client) => client.query(seedSql(scale)).then(() => {}));
@@ -185,13 +188,14 @@ export async function measureTowel(
     const lazarusAll: PassTiming = { pass: "Lazarus, passes until none is left", data: lazarus.data, work: "", seconds: [] };
     for (let repeat = 0; repeat < repeats; repeat++) {
       phase(`towel passes (${repeat + 1} of ${repeats})`);
-      await arm(db, { scheduler: true, zombie: true, lazarus: true });
+      await arm(db); // ends with a checkpoint
       const scheduled = await timed(() => runScheduler(db, { maxRunsPerFlow: RUNS_PER_FLOW }));
       if (scheduled.result.runsCreated !== scale.scheduledFlows * RUNS_PER_FLOW) {
         throw new Error(`the Scheduler created ${scheduled.result.runsCreated} runs, expected ${scale.scheduledFlows * RUNS_PER_FLOW}`);
       }
       scheduler.seconds.push(scheduled.seconds);
 
+      await checkpoint(db);
       let total = 0;
       let killed = 0;
       for (let pass = 0; killed < zombies && pass < 100; pass++) {
@@ -209,6 +213,7 @@ export async function measureTowel(
       zombieAll.seconds.push(total);
       zombieAll.work = `${fmt(killed)} task runs`;
 
+      await checkpoint(db);
       total = 0;
       let resurrected = 0;
       for (let pass = 0; resurrected < scale.lazarusRuns && pass < 100; pass++) {
@@ -230,8 +235,8 @@ export async function measureTowel(
 
     // the towel service itself, every loop every second, over armed data
     phase("towel service (debug mode: every loop every second)");
-    await arm(db, { scheduler: true, zombie: true, lazarus: true });
-    passes.push(...(await runTowelService(service)));
+    await arm(db);
+    passes.push(...(await runTowelService(serviceOptions, sampler)));
   } finally {
     await db.end();
   }
@@ -247,14 +252,9 @@ export async function measureTowel(
 const LOOPS = { "prefect-server.Scheduler": "Scheduler", "prefect-server.ZombieKiller": "ZombieKiller", "prefect-server.Lazarus": "Lazarus" } as const;
 
 /** Starts the towel service, waits for the first pass of each loop (2 minutes at most), stops it. */
-async function runTowelService(service: {
-  options: ServiceOptions;
-  sampler: RssSampler;
-  register: (running: Awaited<ReturnType<typeof startService>> | undefined) => void;
-}): Promise<PassTiming[]> {
-  const towel = await startService("towel", service.options, { PREFECT__LOOP_SERVICE__DEBUG_MODE: "1" });
-  service.register(towel);
-  service.sampler.watch("towel", towel.process.pid);
+async function runTowelService(options: ServiceOptions, sampler: RssSampler): Promise<PassTiming[]> {
+  const towel = await startService("towel", options, { PREFECT__LOOP_SERVICE__DEBUG_MODE: "1" });
+  sampler.watch("towel", towel.process.pid);
   const first = new Map<string, { ms: number; line: Record<string, unknown> }>();
   try {
     await new Promise<void>((resolve, reject) => {
@@ -277,9 +277,8 @@ async function runTowelService(service: {
       });
     });
   } finally {
-    service.sampler.unwatch("towel");
+    sampler.unwatch("towel");
     await stopServices([towel]);
-    service.register(undefined);
   }
   return [...first].map(([loop, { ms, line }]) => ({
     pass: `${loop}, first pass of the towel service`,

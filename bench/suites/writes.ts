@@ -11,10 +11,10 @@ import { BATCH_SIZE, CEILING_RAW_1, CEILING_RAW_50 } from "./ceiling.ts";
 const SINGLE_BODIES = 2_000;
 const BATCH_BODIES = 200;
 
-export const SERVICE_TARGET: Target = { text: "≥ 70 % of ceiling", kind: "ratio", min: 0.7 };
-export const GATEWAY_TARGET_32: Target = { text: "≥ 50 % of ceiling (1 state, 32 clients)", kind: "ratio", min: 0.5 };
+const SERVICE_TARGET: Target = { text: "≥ 70 % of ceiling", kind: "ratio", min: 0.7 };
+const GATEWAY_TARGET_32: Target = { text: "≥ 50 % of ceiling (1 state, 32 clients)", kind: "ratio", min: 0.5 };
 
-export const writeWorkload = (size: number, via: "mutations" | "gateway") =>
+const writeWorkload = (size: number, via: "mutations" | "gateway") =>
   `${size} state${size > 1 ? "s" : ""}, set_task_run_states via ${via}`;
 
 function random(n: number): number {
