@@ -12,7 +12,8 @@ import { loadConfig } from "../../services/shared/src/config.ts";
 import { migrationStatus, withClient, withDatabase } from "../../services/shared/src/database/migrations.ts";
 import { createEmptyDatabase, useTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { freePort } from "../helpers/ports.ts";
-import { isAlive, startCli } from "./run.ts";
+import { isAlive } from "../helpers/pids.ts";
+import { startCli } from "./run.ts";
 
 const REDIS_URL = process.env.PREFECT_SERVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const UNREACHABLE = { DATABASE_URL: "postgresql://prefect:x@127.0.0.1:1/x", REDIS_URL: "redis://127.0.0.1:1" };

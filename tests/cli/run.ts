@@ -85,13 +85,3 @@ export async function runCli(
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
 }
-
-/** Whether a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

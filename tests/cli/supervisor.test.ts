@@ -5,7 +5,8 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { Supervisor, type ChildSpec } from "../../services/cli/src/supervisor.ts";
-import { FAKE_SERVICES, isAlive, startCli } from "./run.ts";
+import { isAlive } from "../helpers/pids.ts";
+import { FAKE_SERVICES, startCli } from "./run.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/child.ts", import.meta.url));
 
@@ -120,8 +121,9 @@ test("dev services exits non-zero when a service crashes, stopping the others", 
 test("services stop by themselves when the dev services supervisor is killed outright", async () => {
   const run = startCli(["dev", "services"], { PREFECT_SERVER_SERVICES_ROOT: FAKE_SERVICES });
   const started = /^\[(towel|mutations)\]\s+\{.*"pid":(\d+).*fake \1 started/gm;
-  const output = await waitForText(() => run.stdout, /fake towel started[\s\S]*fake mutations started|fake mutations started[\s\S]*fake towel started/);
-  const pids = [...output.matchAll(started)].map((match) => Number(match[2]));
+  await run.waitFor(/\[towel\].*fake towel started/);
+  await run.waitFor(/\[mutations\].*fake mutations started/);
+  const pids = [...run.stdout.matchAll(started)].map((match) => Number(match[2]));
   expect(pids).toHaveLength(2);
   run.child.kill("SIGKILL");
   await run.exited;

@@ -107,7 +107,7 @@ describe("upgrade, downgrade, reset, status", () => {
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
-  test("downgrading 000002 to 000004 and upgrading again keeps the data", async () => {
+  test("undoing 000002–000004 and upgrading again keeps the data", async () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });

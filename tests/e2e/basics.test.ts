@@ -178,7 +178,7 @@ describe("Prefect Core against the server", { timeout: 240_000 }, () => {
     expect(runs.map((row) => [row.NAME, row["FLOW NAME"], row.STATE, row.ID])).toEqual(
       flow_run.map((r: any) => [r.name, r.flow.name, r.state, r.id]),
     );
-    // --limit and --flow filter as the server is asked to
+    // --flow filters as the server is asked to
     const simpleRuns = parseTable(await e2e.core.prefectOk(["get", "flow-runs", "--flow", "e2e-simple"]));
     expect(simpleRuns.map((row) => row["FLOW NAME"])).toEqual(["e2e-simple"]);
   });

@@ -110,7 +110,7 @@ describe("cancellation and schedules", { timeout: 240_000 }, () => {
     expect(details.states.map((s: any) => s.state)).toEqual(["Scheduled", "Submitted", "Running", "Success"]);
     expect(messages(details).some((message) => message.startsWith("e2e tick scheduled for"))).toBe(true);
 
-    // switched off: the future auto-scheduled runs go away and no new ones come
+    // switched off: right after the mutation, none of its auto-scheduled runs is left in Scheduled
     await e2e.graphql(`mutation ($input: set_schedule_inactive_input!) { set_schedule_inactive(input: $input) { success } }`, {
       input: { flow_id: flowId },
     });

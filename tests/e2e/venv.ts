@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { processExists } from "../helpers/postgres.ts";
+import { isAlive } from "../helpers/pids.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REQUIREMENTS = join(HERE, "requirements.txt");
@@ -126,7 +126,7 @@ async function lock(log: (line: string) => void): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = Number((await readFile(LOCK, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(holder) && holder > 0 && !processExists(holder)) {
+    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)) {
       log(`Taking over the virtualenv lock of process ${holder}, which no longer runs`);
       await rm(LOCK, { force: true });
       continue;
@@ -164,10 +164,7 @@ function run(command: string, args: string[], log: (line: string) => void): Prom
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const quiet = process.argv.includes("--quiet");
-  ensureVenv((line) => {
-    if (!quiet) console.log(line);
-  }).then(
+  ensureVenv((line) => console.log(line)).then(
     (venv) => console.log(`Prefect Core 1.4.1: ${venv.prefect}`),
     (error: unknown) => {
       console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);

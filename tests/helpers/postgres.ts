@@ -1,6 +1,7 @@
 // Admin-side Postgres plumbing shared by the vitest globalSetup and the database helpers (no vitest imports here,
 // because globalSetup runs outside the test workers).
 import type pg from "pg";
+import { isAlive } from "./pids.ts";
 
 /** Server where tests create their databases; a superuser (or a role with CREATEDB) on its `postgres` database. */
 export function adminDatabaseUrl(): string {
@@ -37,16 +38,6 @@ export async function dropAbandonedTestDatabases(client: pg.Client): Promise<voi
   );
   for (const { datname } of rows) {
     const pid = Number(datname.slice(TEST_DATABASE_PREFIX.length).split("_")[0]);
-    if (Number.isInteger(pid) && !processExists(pid)) await dropDatabase(client, datname);
-  }
-}
-
-/** Whether a process with this pid exists (signal 0; EPERM means it exists but is someone else's). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if (Number.isInteger(pid) && !isAlive(pid)) await dropDatabase(client, datname);
   }
 }

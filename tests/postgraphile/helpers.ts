@@ -30,6 +30,25 @@ class CountingClient extends pg.Client {
   }
 }
 
+/**
+ * Runs one operation on `graph` without HTTP; errors are masked as the service's HTTP layer (grafserv's maskError)
+ * would send them.
+ */
+export async function runOperation(
+  graph: DataGraphSchema,
+  source: string,
+  variableValues?: Record<string, unknown>,
+): Promise<ExecutionResult> {
+  const result = (await grafast({
+    schema: graph.schema,
+    resolvedPreset: graph.resolvedPreset,
+    requestContext: {},
+    source,
+    variableValues: variableValues ?? null,
+  })) as ExecutionResult;
+  return { ...result, ...(result.errors ? { errors: result.errors.map(maskError) } : {}) };
+}
+
 /** Registers hooks creating a seeded database and the schema over it. */
 export function useDataGraph(options: { seed?: boolean; enableTableMutations?: boolean } = {}): DataGraphHarness {
   const db = useTestDatabase();
@@ -49,17 +68,9 @@ export function useDataGraph(options: { seed?: boolean; enableTableMutations?: b
   const run: DataGraphHarness["run"] = async (source, variableValues) => {
     if (!graph) throw new Error("useDataGraph(): only inside tests");
     statements = [];
-    const result = (await grafast({
-      schema: graph.schema,
-      resolvedPreset: graph.resolvedPreset,
-      requestContext: {},
-      source,
-      variableValues: variableValues ?? null,
-    })) as ExecutionResult;
+    const result = await runOperation(graph, source, variableValues);
     return {
       ...result,
-      // What the service's HTTP layer (grafserv's maskError) would send.
-      ...(result.errors ? { errors: result.errors.map(maskError) } : {}),
       statements: statements.filter((s) => !/^(begin|commit|rollback|select set_config|savepoint|release savepoint)/i.test(s.trim())),
     };
   };

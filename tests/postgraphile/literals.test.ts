@@ -2,12 +2,10 @@
 // (services/postgraphile/src/hasura/literals.ts); every answer and error must stay what the document as written
 // gets. Each case runs on the service's schema (literals lifted) and on one that runs documents as written.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { grafast } from "postgraphile/grafast";
-import { parse, type ExecutionResult } from "graphql";
+import { parse } from "graphql";
 import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
-import { makeMaskError } from "../../services/postgraphile/src/errors.ts";
 import { liftLiterals } from "../../services/postgraphile/src/hasura/literals.ts";
-import { useDataGraph } from "./helpers.ts";
+import { runOperation, useDataGraph } from "./helpers.ts";
 import { ids } from "./seed.ts";
 
 const graph = useDataGraph();
@@ -19,16 +17,8 @@ afterAll(async () => {
   await asWritten?.release();
 });
 
-const maskError = makeMaskError({ error: () => {} });
 async function runAsWritten(source: string, variableValues?: Record<string, unknown>) {
-  const result = (await grafast({
-    schema: asWritten!.schema,
-    resolvedPreset: asWritten!.resolvedPreset,
-    requestContext: {},
-    source,
-    variableValues: variableValues ?? null,
-  })) as ExecutionResult;
-  return JSON.parse(JSON.stringify({ ...result, ...(result.errors ? { errors: result.errors.map(maskError) } : {}) })) as unknown;
+  return JSON.parse(JSON.stringify(await runOperation(asWritten!, source, variableValues))) as unknown;
 }
 async function runLifted(source: string, variableValues?: Record<string, unknown>) {
   const { statements: _statements, ...result } = await graph.run(source, variableValues);

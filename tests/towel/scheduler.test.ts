@@ -102,7 +102,7 @@ describe("check 49: the pass", () => {
     for (const flowId of flows) expect(await runsOf(flowId)).toHaveLength(2);
   });
 
-  test.each([1, 3])("schedules %i page(s) at a time: every flow once, whatever the page order", async (concurrency) => {
+  test.each([1, 3])("schedules %i page(s) concurrently: every flow once", async (concurrency) => {
     const flows: string[] = [];
     for (let index = 0; index < 7; index += 1) flows.push(await activeFlow(scheduleOf(interval(3600))));
     expect(await runScheduler(h.db, { ...options, maxRunsPerFlow: 2, pageSize: 2, concurrency })).toEqual({ flows: 7, runsCreated: 14, failures: [] });

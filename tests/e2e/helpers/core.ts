@@ -79,8 +79,8 @@ export class Core {
    * Runs a Python snippet with the venv's interpreter (`import prefect` works; `argv` arrive as sys.argv[1:]);
    * it must succeed. Resolves with its output.
    */
-  async python(code: string, argv: string[] = [], options: { timeoutMs?: number } = {}): Promise<string> {
-    const result = await this.run(this.venv.python, ["-c", code, ...argv], options);
+  async python(code: string, argv: string[] = []): Promise<string> {
+    const result = await this.run(this.venv.python, ["-c", code, ...argv], {});
     if (result.code !== 0) throw new Error(`python snippet exited with ${result.code}:\n${code}\n---\n${result.output}`);
     return result.output;
   }
@@ -111,7 +111,7 @@ export class Core {
    * Starts `prefect agent local start` and waits until it polls. Without `hostnameLabel: false` the agent carries
    * the machine's hostname label as well, as Core's default does.
    */
-  async startAgent(options: { labels?: string[]; hostnameLabel?: boolean; env?: Record<string, string> } = {}): Promise<Agent> {
+  async startAgent(options: { labels?: string[]; hostnameLabel?: boolean } = {}): Promise<Agent> {
     const name = `e2e-agent-${randomBytes(3).toString("hex")}`;
     const args = ["agent", "local", "start", "--name", name, "--show-flow-logs", "--log-level", "DEBUG"];
     for (const label of options.labels ?? []) args.push("--label", label);
@@ -121,7 +121,7 @@ export class Core {
       new ManagedProcess({
         command: this.venv.prefect,
         args,
-        env: { ...this.env, ...options.env },
+        env: this.env,
         cwd: this.workDir,
         logFile: join(this.workDir, `${name}.log`),
         label: `agent ${name}`,

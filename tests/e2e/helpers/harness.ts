@@ -4,7 +4,7 @@
 //
 //   const e2e = useE2E();
 //   test("…", async () => {
-//     await e2e.core.prefectOk(["register", "-p", flow("simple.py"), "--project", "e2e"]);
+//     await e2e.core.prefectOk(["register", "-p", flowFile("simple.py"), "--project", "e2e"]);
 //     const agent = await e2e.core.startAgent();
 //     const run = await e2e.waitFor("the run to succeed", async () => …);
 //   });
@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, beforeAll, type RunnerTask } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../helpers/database.ts";
 import { useTestRedis } from "../../helpers/redis.ts";
 import { ensureVenv } from "../venv.ts";
@@ -37,8 +37,6 @@ export interface E2EOptions {
   gatewayMode?: "distributed" | "in_process";
   /** user:password: the gateway requires basic auth and Core sends it in the endpoint URL */
   authString?: string;
-  /** more environment for Core (commands and agents) */
-  coreEnv?: Record<string, string>;
 }
 
 export interface E2E {
@@ -47,11 +45,8 @@ export interface E2E {
   readonly db: TestDatabase;
   /** the gateway URL without credentials */
   readonly url: string;
-  readonly workDir: string;
   /** A GraphQL request to the gateway; errors in the answer throw. */
   graphql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  /** The raw answer (status and body), errors included. */
-  request(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   /**
    * Polls `probe` until it returns something other than undefined/false/null; fails after `timeoutMs` (default
    * 60 s) with `what`, the last thing the probe reported through `seen` (or its last error) and the agents' recent
@@ -70,18 +65,8 @@ export function useE2E(options: E2EOptions = {}): E2E {
   let db: TestDatabase | undefined;
   let server: RunningServer | undefined;
   let core: Core | undefined;
-  let failed = false;
 
   beforeAll(async () => {
-    try {
-      await setUp();
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  }, SETUP_TIMEOUT_MS);
-
-  const setUp = async () => {
     const venv = await ensureVenv((line) => console.log(`[venv] ${line}`));
     workDir = mkdtempSync(join(tmpdir(), "prefect-e2e-"));
     db = await createTestDatabase();
@@ -99,14 +84,15 @@ export function useE2E(options: E2EOptions = {}): E2E {
       endpoint.username = encodeURIComponent(user!);
       endpoint.password = encodeURIComponent(password.join(":"));
     }
-    core = new Core({ venv, endpoint: endpoint.toString().replace(/\/$/, ""), workDir, env: options.coreEnv });
-  };
+    core = new Core({ venv, endpoint: endpoint.toString().replace(/\/$/, ""), workDir });
+  }, SETUP_TIMEOUT_MS);
 
-  afterEach((context) => {
-    if (context.task.result?.state === "fail" || context.task.result?.errors?.length) failed = true;
-  });
-
-  afterAll(async () => {
+  // vitest passes afterAll the suite it belongs to (here the file) as its second argument; the first must be a
+  // destructuring pattern, or vitest refuses the hook. Walking the suite catches what afterEach would miss: a failed
+  // beforeAll (of the file or of a describe) runs no afterEach.
+  // eslint-disable-next-line no-empty-pattern
+  afterAll(async ({}, suite) => {
+    const failed = hasFailure(suite);
     const problems: string[] = [];
     await core?.stopAgents().catch((error: unknown) => problems.push(String(error)));
     await server?.stop().catch((error: unknown) => problems.push((error as Error).message));
@@ -126,10 +112,10 @@ export function useE2E(options: E2EOptions = {}): E2E {
   const headers = (): Record<string, string> =>
     options.authString ? { authorization: `Basic ${Buffer.from(options.authString).toString("base64")}` } : {};
 
-  const request = async (body: unknown, extra: Record<string, string> = {}) => {
+  const request = async (body: unknown) => {
     const response = await fetch(need(server, "server").url, {
       method: "POST",
-      headers: { "content-type": "application/json", ...headers(), ...extra },
+      headers: { "content-type": "application/json", ...headers() },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
@@ -156,10 +142,6 @@ export function useE2E(options: E2EOptions = {}): E2E {
     get url() {
       return need(server, "server").url;
     },
-    get workDir() {
-      return need(workDir, "work folder");
-    },
-    request,
     async graphql(query, variables) {
       const { status, body } = await request({ query, variables: variables ?? null });
       if (status !== 200 || !body || typeof body !== "object" || body.errors) {
@@ -192,4 +174,10 @@ export function useE2E(options: E2EOptions = {}): E2E {
     },
   };
   return e2e;
+}
+
+/** Whether a task, or anything below it (tests, describes, their hooks), failed so far. */
+function hasFailure(task: Readonly<RunnerTask>): boolean {
+  if (task.result?.state === "fail" || task.result?.errors?.length) return true;
+  return "tasks" in task && task.tasks.some(hasFailure);
 }

@@ -165,8 +165,6 @@ export class ManagedProcess {
       this.killGroup("SIGKILL");
       await this.exited;
       if (strict) throw new Error(`${this.label} did not stop within ${graceMs / 1000} s of ${signal}; killed it.\n${this.tail()}`);
-    } else {
-      this.killGroup("SIGKILL");
     }
   }
 

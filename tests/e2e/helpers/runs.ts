@@ -80,10 +80,10 @@ export async function flowRunDetailsWithLogs(e2e: E2E, id: string, logged: strin
  * The rows of a table Core's `prefect get …` prints (tabulate's "plain" format: a header line of column names,
  * which may hold single spaces, set apart by two or more; then one line per row), keyed by column name.
  */
-export function parseTable(output: string, firstColumn = "NAME"): Record<string, string>[] {
+export function parseTable(output: string): Record<string, string>[] {
   const lines = output.split("\n").map((line) => line.trimEnd());
-  const headerIndex = lines.findIndex((line) => line.startsWith(firstColumn));
-  if (headerIndex < 0) throw new Error(`no table with a ${firstColumn} column in:\n${output}`);
+  const headerIndex = lines.findIndex((line) => line.startsWith("NAME"));
+  if (headerIndex < 0) throw new Error(`no table with a NAME column in:\n${output}`);
   const header = lines[headerIndex]!;
   const columns = [...header.matchAll(/\S+(?: \S+)*/g)].map((match) => ({ name: match[0], start: match.index }));
   return lines
@@ -103,8 +103,8 @@ export async function createTenantAndProject(e2e: E2E, project = "e2e"): Promise
 }
 
 /** `prefect register -p <file> --project <project>`; resolves with the new flow's id. */
-export async function register(e2e: E2E, file: string, flowName: string, project = "e2e", extra: string[] = []): Promise<string> {
-  await e2e.core.prefectOk(["register", "-p", file, "--project", project, ...extra]);
+export async function register(e2e: E2E, file: string, flowName: string, project = "e2e"): Promise<string> {
+  await e2e.core.prefectOk(["register", "-p", file, "--project", project]);
   const { flow } = await e2e.graphql(
     `query ($name: String!) { flow(where: { name: { _eq: $name }, archived: { _eq: false } }) { id } }`,
     { name: flowName },
@@ -114,8 +114,8 @@ export async function register(e2e: E2E, file: string, flowName: string, project
 }
 
 /** `prefect run --name <flow> --project <project> --quiet …`: creates a run for an agent; resolves with its id. */
-export async function createRun(e2e: E2E, flowName: string, extra: string[] = [], project = "e2e"): Promise<string> {
-  return flowRunIdFrom(await e2e.core.prefectOk(["run", "--name", flowName, "--project", project, "--quiet", ...extra]));
+export async function createRun(e2e: E2E, flowName: string, project = "e2e"): Promise<string> {
+  return flowRunIdFrom(await e2e.core.prefectOk(["run", "--name", flowName, "--project", project, "--quiet"]));
 }
 
 /** The messages of a run's logs. */

@@ -30,7 +30,7 @@ export interface RunningServer {
   /** the gateway, e.g. http://127.0.0.1:43817 */
   url: string;
   services: Partial<Record<ServiceName, ManagedProcess>>;
-  /** Stops every service with SIGTERM (towel first, gateway last but one); fails if one had to be killed. */
+  /** Stops every service with SIGTERM (towel, then the gateway, then mutations and postgraphile); fails if one had to be killed. */
   stop(): Promise<void>;
 }
 
@@ -110,7 +110,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ]);
       gatewayEnv.PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL = `http://127.0.0.1:${dataGraphPort}/graphql`;
       gatewayEnv.PREFECT_SERVER__SERVICES__MUTATIONS__URL = `http://127.0.0.1:${mutationsPort}/graphql/`;
-      // composition is re-checked every poll interval; the schemas do not change during a test
+      // 0 turns the gateway's polling off: it composes the subgraph schemas once at start, and they do not change
+      // during a test
       gatewayEnv.PREFECT_SERVER__SERVICES__GATEWAY__POLL_INTERVAL_SECONDS = "0";
     }
     services.gateway = startService("gateway", options, gatewayEnv);
