@@ -186,6 +186,9 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
     const [gateway, postgraphile, mutations] = [await freePort(), await freePort(), await freePort()];
     const run = startCli(["start"], {
       ...UNREACHABLE,
+      // as users run it: under vitest's NODE_ENV=test Apollo Server leaves SIGTERM alone, which once hid a gateway
+      // that took its whole stop timeout (15 s) to stop
+      NODE_ENV: "production",
       PREFECT_SERVER__HOME: home,
       PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
       PREFECT_SERVER__SERVICES__GATEWAY__PORT: String(gateway),

@@ -187,6 +187,9 @@ export class Gateway {
       formatError: formatGatewayError,
       plugins: [ApolloServerPluginLandingPageDisabled()],
       logger: apolloLogger(log),
+      // The CLI stops the service on SIGINT/SIGTERM; Apollo's own handlers would stop the server a second time
+      // underneath it and re-send the signal, and the gateway then never finished stopping.
+      stopOnTerminationSignals: false,
     });
   }
 

@@ -135,6 +135,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
       warn: (message) => options.log.warn(message),
       error: (message) => options.log.error(message),
     },
+    stopOnTerminationSignals: false, // the CLI stops the service (see the gateway's Apollo server)
   });
   await apollo.start();
 
