@@ -21,6 +21,7 @@ const CORPUS: [string, { query: string; variables?: Record<string, unknown> | nu
   ["a mutation that fails with v1's text", { query: `mutation { create_tenant(input: {name: "alpha", slug: "alpha"}) { id } }` }, "mutations"],
   ["a mutation on a missing row", { query: `mutation($input: set_flow_run_name_input!) { set_flow_run_name(input: $input) { success } }`, variables: { input: { flow_run_id: ids.missing, name: "x" } } }, "mutations"],
   ["an execution error of the data graph", { query: `{ flow(where: {created: {_gt: "not a time"}}) { id } }` }, "postgraphile"],
+  ["a string literal the subgraph's scalar rejects", { query: `{ flow_by_pk(id: "not-a-uuid") { id } }` }, "postgraphile"],
   ["a variable the subgraph's scalar rejects", { query: `query($id: uuid!) { flow_by_pk(id: $id) { id } }`, variables: { id: "not-a-uuid" } }, "postgraphile"],
   ["both subgraphs", { query: `{ hello flow(limit: 1, order_by: {id: asc}) { id } }` }, null],
   ["introspection", { query: `{ __schema { queryType { name } } }` }, null],
@@ -85,6 +86,26 @@ describe("the router", () => {
     expect(router.route(query, null, { id: ids.flow.report }).kind).toBe("subgraph");
     expect(router.route(query, null, {}).kind).toBe("planner");
     expect(router.route(query, null, { id: ids.flow.report }).kind).toBe("subgraph");
+  });
+
+  test("decides once per document shape: documents that differ only in their strings' contents share it", () => {
+    const router = stacks.in_process.gateway.gateway.router!;
+    const byPk = (id: string) => `{ flow_by_pk(id: "${id}") { id name } }`;
+    const first = router.route(byPk(ids.flow.report), null, null);
+    expect(first.kind).toBe("subgraph");
+    expect(router.route(byPk(ids.missing), null, null)).toBe(first);
+    expect(router.route(byPk("not-a-uuid"), null, null)).toBe(first); // the subgraph rejects it (see the corpus)
+    // spacing, commas, comments and block strings are not part of a shape…
+    expect(router.route(`{flow_by_pk(id:"""${ids.missing}"""),{id,name}} # Core`, null, null)).toBe(first);
+    // …names, numbers and the kinds of tokens are
+    expect(router.route(`{ flow_by_pk(id: "${ids.missing}") { name id } }`, null, null)).not.toBe(first);
+    const limited = (limit: string) => `{ flow(limit: ${limit}) { id } }`;
+    const one = router.route(limited("1"), null, null);
+    expect(one.kind).toBe("subgraph");
+    expect(router.route(limited("2"), null, null)).not.toBe(one);
+    expect(router.route(limited("2147483648"), null, null).kind).toBe("planner"); // beyond Int: the planner's error
+    expect(router.route(limited('"1"'), null, null).kind).toBe("planner");
+    expect(router.route(`{ flow_by_pk(id: "unterminated) { id } }`, null, null).kind).toBe("planner");
   });
 
   test("fast_path=false sends everything through the planner", async () => {

@@ -1,18 +1,28 @@
 // The fast path: an operation that one subgraph can answer alone is sent to that subgraph as it is, and the
 // subgraph's answer goes back as it is, without the query planner (which costs about half the throughput).
 //
-// Whether a document qualifies is decided once per document text (an LRU cache) and per composed schema:
+// Whether a document qualifies is decided once per document *shape* (LRU caches) and per composed schema:
 //   - it parses and validates against the composed schema with the gateway's own rules (depth limit included), so
 //     the fast path accepts exactly what the planner path accepts;
 //   - it holds exactly one operation, a query or a mutation, with no introspection at its root;
 //   - one subgraph has every root field it selects, and the whole document also validates against that
 //     subgraph's own schema (extracted from the supergraph), so the subgraph will accept it unchanged.
 // Anything else (and every error case) takes the planner path, which reports errors in Apollo's shape.
+//
+// A document's shape is its token sequence with the contents of its string literals left out: Prefect Core writes
+// ids into its documents (`flow_run_by_pk(id: "<id>")`), so nearly each of those is a text never seen before, and
+// parsing and validating it twice would be most of the gateway's work for it. Documents of one shape get the same
+// decision: the composed schema's scalars accept any string literal (the subgraph checks it, and a subgraph that
+// rejects the document as a whole sends the request on to the planner, see gateway.ts), and where a string is not
+// allowed at all that depends on the token's kind, which the shape keeps. Numbers stay in the shape (Int's range
+// is checked here), so do names, punctuation, and therefore variable definitions and operation names.
 import { Supergraph } from "@apollo/federation-internals";
 import {
   getVariableValues,
   Kind,
+  Lexer,
   parse,
+  Source,
   specifiedRules,
   validate,
   type DocumentNode,
@@ -20,6 +30,7 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  TokenKind,
   type ValidationRule,
 } from "graphql";
 import { LruCache } from "../../shared/src/lru.ts";
@@ -41,6 +52,21 @@ export interface RouterOptions {
   cacheSize?: number;
 }
 
+/** The document's shape (see above), or undefined when it is not even a sequence of GraphQL tokens. */
+function documentShape(query: string): string | undefined {
+  const lexer = new Lexer(new Source(query));
+  const tokens: string[] = [];
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      // (a name or a number never starts with a quote; punctuators have no value)
+      tokens.push(token.kind === TokenKind.STRING || token.kind === TokenKind.BLOCK_STRING ? '"' : (token.value ?? token.kind));
+    }
+  } catch {
+    return undefined;
+  }
+  return tokens.join(" ");
+}
+
 /** The root field names a selection set selects, through fragments. */
 function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): string[] {
   return selectionSet.selections.flatMap((selection) => {
@@ -58,12 +84,15 @@ export class Router {
   readonly apiSchema: GraphQLSchema;
   readonly #rules: readonly ValidationRule[];
   readonly #subgraphSchemas: Map<string, GraphQLSchema>;
-  readonly #cache: LruCache<string, Route>;
+  /** by document text: documents sent with variables are found without lexing them */
+  readonly #byText: LruCache<string, Route>;
+  readonly #byShape: LruCache<string, Route>;
 
   constructor(options: RouterOptions) {
     this.apiSchema = options.apiSchema;
     this.#rules = [...specifiedRules, ...(options.extraRules ?? [])];
-    this.#cache = new LruCache(options.cacheSize ?? 1000);
+    this.#byText = new LruCache(options.cacheSize ?? 1000);
+    this.#byShape = new LruCache(options.cacheSize ?? 1000);
     this.#subgraphSchemas = new Map();
     for (const subgraph of Supergraph.build(options.supergraphSdl).subgraphs()) {
       this.#subgraphSchemas.set(subgraph.name, subgraph.schema.toGraphQLJSSchema());
@@ -80,10 +109,15 @@ export class Router {
    * definitions (a bad variable takes the planner path, which reports it).
    */
   route(query: string, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): Route {
-    let route = this.#cache.get(query);
+    let route = this.#byText.get(query);
     if (!route) {
-      route = this.#decide(query);
-      this.#cache.set(query, route);
+      const shape = documentShape(query);
+      route = shape === undefined ? PLANNER : this.#byShape.get(shape);
+      if (!route) {
+        route = this.#decide(query);
+        this.#byShape.set(shape!, route);
+        this.#byText.set(query, route);
+      }
     }
     if (route.kind === "planner") return route;
     if (operationName != null && operationName !== route.operationName) return PLANNER;
