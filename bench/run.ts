@@ -13,7 +13,7 @@ import { describeMachine } from "./lib/machine.ts";
 import type { LoadPlan } from "./lib/measure.ts";
 import { renderRun, writeReport, type RunReport } from "./lib/report.ts";
 import { RssSampler } from "./lib/rss.ts";
-import { startApi, stopServices, type ServiceOptions } from "./lib/services.ts";
+import { buildServices, startApi, stopServices, type ServiceOptions } from "./lib/services.ts";
 import type { Measurement, PassTiming, TargetCheck } from "./lib/stats.ts";
 import { ensureWrk } from "./lib/wrk.ts";
 import { measureCeilings, prepareStateTargets } from "./suites/ceiling.ts";
@@ -95,6 +95,7 @@ const report: RunReport = {
 };
 try {
   if (selected.has("writes") || selected.has("reads") || selected.has("queue")) ensureWrk();
+  buildServices();
 
   const apiSuites = (["writes", "reads", "queue"] as const).filter((suite) => selected.has(suite));
   if (apiSuites.length > 0) {

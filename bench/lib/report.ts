@@ -74,7 +74,7 @@ export function renderRun(run: RunReport): string {
   const lines = [
     `## ${run.startedAt.toISOString()} (${run.mode})`,
     "",
-    `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; Postgres ${machine.postgres}; Node ${machine.node}; wrk and pgbench on the same machine.`,
+    `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; Postgres ${machine.postgres}; Node ${machine.node}; wrk and pgbench on the same machine; services compiled (\`npm run build\`).`,
     `Command: \`${run.command}\` at ${commit()}.`,
     ...run.seeding.map((line) => `Seeding: ${line}.`),
     "",

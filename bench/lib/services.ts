@@ -2,6 +2,7 @@
 // own (process group, output to a log file) on a free port of 127.0.0.1, with the production defaults except for
 // the database, the queue prefix and the ports. Process handling is the end-to-end suite's (tests/e2e/helpers):
 // whatever is still running when the bench exits is killed with its group.
+import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ManagedProcess } from "../../tests/e2e/helpers/processes.ts";
@@ -63,6 +64,14 @@ function listeningLine(message: string) {
       return undefined;
     }
   };
+}
+
+/**
+ * Compiles the services (`npm run build`), so that they run as in production: bin/prefect-server.js runs the build
+ * in dist/ while it is newer than every source file.
+ */
+export function buildServices(): void {
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO, stdio: "inherit" });
 }
 
 /** Starts one service and waits for its "listening" (or "towel started") line. */

@@ -26,8 +26,9 @@ export interface CliRun {
   exited: Promise<number>;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+/** Starts the CLI (`cli`: another copy of bin/prefect-server.js) with `args`. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cli = CLI): CliRun {
+  const child = spawn(process.execPath, [cli, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   const listeners = new Set<() => void>();
@@ -80,8 +81,9 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
 export async function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  cli = CLI,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = startCli(args, env);
+  const run = startCli(args, env, cli);
   const code = await run.exited;
   return { code, stdout: run.stdout, stderr: run.stderr };
 }

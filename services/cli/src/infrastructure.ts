@@ -12,19 +12,18 @@ import { mkdir } from "node:fs/promises";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { Config } from "../../shared/src/config.ts";
 import { ensureDatabase, upgrade } from "../../shared/src/database/migrations.ts";
+import { PROJECT_ROOT } from "../../shared/src/paths.ts";
 import { CliError, describeError, maskUrl } from "./common.ts";
 import { STOP_GRACE_MS } from "./supervisor.ts";
 
 const execFileAsync = promisify(execFile);
 
-const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
-const COMPOSE_FILE = join(REPO_ROOT, "compose.yml");
+const COMPOSE_FILE = join(PROJECT_ROOT, "compose.yml");
 /** How long a probe of a configured server may take before it counts as not answering. */
 const PROBE_TIMEOUT_MS = 3_000;
 /** How long a server we started may take to accept connections. */
@@ -435,7 +434,7 @@ async function dockerEngineAnswers(): Promise<boolean> {
 
 async function docker(args: string[], timeoutMs = 300_000): Promise<string> {
   const { stdout } = await execFileAsync("docker", ["compose", "-f", COMPOSE_FILE, ...args], {
-    cwd: REPO_ROOT,
+    cwd: PROJECT_ROOT,
     timeout: timeoutMs,
   });
   return stdout.trim();

@@ -34,8 +34,10 @@ function servicesRoot(): string {
   return process.env.PREFECT_SERVER_SERVICES_ROOT || fileURLToPath(new URL("../..", import.meta.url));
 }
 
+/** The service's entry module: built (index.js, when the CLI runs from dist/) or its source (index.ts). */
 export function serviceModule(name: ServiceName): string {
-  return join(servicesRoot(), name, "src", "index.ts");
+  const built = join(servicesRoot(), name, "src", "index.js");
+  return existsSync(built) ? built : join(servicesRoot(), name, "src", "index.ts");
 }
 
 export function isAvailable(name: ServiceName): boolean {

@@ -2,10 +2,11 @@
 // their name, and stops them all together (SIGTERM, then SIGKILL after a grace period; then SIGKILL to anything
 // left in a child's group) on request or as soon as one of them exits by itself.
 import { spawn, type ChildProcess } from "node:child_process";
+import { PROJECT_ROOT } from "../../shared/src/paths.ts";
 import { SUPERVISED_ENV } from "./common.ts";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { styleText } from "node:util";
 
 /** How long a child may take to exit after SIGTERM before it gets SIGKILL (v1 waited 3 s). */
@@ -135,7 +136,7 @@ function pipeLines(input: Readable, prefix: string, output: Writable): void {
   createInterface({ input, crlfDelay: Infinity }).on("line", (line) => output.write(`${prefix} ${line}\n`));
 }
 
-const CLI_ENTRY = fileURLToPath(new URL("../../../bin/prefect-server.js", import.meta.url));
+const CLI_ENTRY = join(PROJECT_ROOT, "bin", "prefect-server.js");
 
 /** How `dev services` and `start` run one service: `prefect-server services <name>` under this same Node. */
 export function serviceChild(name: string, env: NodeJS.ProcessEnv = process.env): ChildSpec {

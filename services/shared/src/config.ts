@@ -8,13 +8,14 @@
 // Everything is validated once; a bad value fails start-up with a message naming where it came from.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { z } from "zod";
+import { PROJECT_ROOT } from "./paths.ts";
 
 const ENV_PREFIX = "PREFECT_SERVER__";
 /** Where the CLI keeps local state (the embedded Postgres data) unless `home` says otherwise: <repo>/.prefect-server. */
-const DEFAULT_HOME = fileURLToPath(new URL("../../../.prefect-server", import.meta.url));
+const DEFAULT_HOME = join(PROJECT_ROOT, ".prefect-server");
 
 const boolish = z.preprocess((value) => {
   if (typeof value !== "string") return value;

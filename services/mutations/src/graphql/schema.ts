@@ -1,8 +1,10 @@
 // The service schema: the SDL files under schema/ (the service part of schema-v1.graphql) with their resolvers,
 // built as an Apollo Federation subgraph.
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
 import { parse, type DocumentNode, type GraphQLSchema } from "graphql";
+import { PROJECT_ROOT } from "../../../shared/src/paths.ts";
 import { agentsResolvers } from "./resolvers/agents.ts";
 import { cloudHooksResolvers } from "./resolvers/cloud_hooks.ts";
 import { flowsResolvers } from "./resolvers/flows.ts";
@@ -12,12 +14,13 @@ import { statesResolvers } from "./resolvers/states.ts";
 import { tenantsResolvers } from "./resolvers/tenants.ts";
 import { DateTimeScalar, JSONScalar, UUIDScalar } from "./scalars.ts";
 
-const SCHEMA_DIR = new URL("./schema/", import.meta.url);
+// (read from the sources: the build does not copy them)
+const SCHEMA_DIR = join(PROJECT_ROOT, "services", "mutations", "src", "graphql", "schema");
 
 /** The SDL of the service, one document made of every file under schema/. */
 export function serviceTypeDefs(): DocumentNode {
   const files = readdirSync(SCHEMA_DIR).filter((file) => file.endsWith(".graphql")).sort();
-  return parse(files.map((file) => readFileSync(new URL(file, SCHEMA_DIR), "utf8")).join("\n"));
+  return parse(files.map((file) => readFileSync(join(SCHEMA_DIR, file), "utf8")).join("\n"));
 }
 
 type ResolverGroup = { Query?: Record<string, unknown>; Mutation?: Record<string, unknown> };

@@ -3,10 +3,10 @@
 // The CLI (`prefect-server database upgrade|downgrade|reset|status`) and the test harness call these functions.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Logger, migrate } from "graphile-migrate";
 import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
 import pg from "pg";
+import { PROJECT_ROOT } from "../paths.ts";
 
 export interface MigrationOptions {
   connectionString: string;
@@ -15,7 +15,7 @@ export interface MigrationOptions {
 }
 
 /** Absolute path of the repository's migrations folder. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../../migrations", import.meta.url));
+export const MIGRATIONS_DIR = join(PROJECT_ROOT, "migrations");
 
 // graphile-migrate's own lock key ("GRAPHILE MIGRATE" on a phone keypad), so a downgrade and a migrate never overlap.
 const MIGRATE_LOCK_KEY = "4727445306447283";

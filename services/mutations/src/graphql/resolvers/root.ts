@@ -1,8 +1,10 @@
 // hello, api, reference_data.
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../../../../shared/src/paths.ts";
 import { STATE_HIERARCHY, STATE_INFO } from "../../../../shared/src/states.ts";
 
-const packageVersion = (createRequire(import.meta.url)("../../../../../package.json") as { version: string }).version;
+const packageVersion = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
 /** The server version: PREFECT_SERVER_VERSION, else the package version. */
 export const serverVersion = (): string => process.env.PREFECT_SERVER_VERSION || packageVersion;
