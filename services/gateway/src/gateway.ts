@@ -6,6 +6,7 @@
 // subgraph answers (v1 did the same every 3 s), and meanwhile GraphQL requests get 503 "not ready". Once composed,
 // IntrospectAndCompose re-reads the SDLs every `poll_interval_seconds` and recomposes when one changed (a subgraph
 // restarted with a new schema); a subgraph that is down meanwhile keeps the last good supergraph.
+import "./telemetry.ts"; // before @apollo/gateway
 import { ApolloGateway, IntrospectAndCompose, type SupergraphManager, type SupergraphSdlHook } from "@apollo/gateway";
 import { ApolloServer, HeaderMap, type GraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
