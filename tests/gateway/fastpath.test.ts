@@ -56,8 +56,10 @@ describe.each(MODES)("%s", (mode: Mode) => {
     ["mutations", CORPUS[8]![1], { create_tenant: null }],
   ])("a %s subgraph that cannot be reached: the same error by both paths", async (name, request, data) => {
     const subgraph = gateway().subgraphs.get(name)!;
-    const send = subgraph.send;
-    subgraph.send = () => Promise.reject(new SubgraphError(`Subgraph "${name}" at ${subgraph.url} is unreachable: connect ECONNREFUSED`));
+    const { send, forward } = subgraph;
+    const unreachable = () => Promise.reject(new SubgraphError(`Subgraph "${name}" at ${subgraph.url} is unreachable: connect ECONNREFUSED`));
+    subgraph.send = unreachable;
+    if (forward) subgraph.forward = unreachable;
     try {
       const operation = { ...request, variables: null, operationName: null };
       const fast = await gateway().execute(operation, {});
@@ -68,6 +70,7 @@ describe.each(MODES)("%s", (mode: Mode) => {
       });
     } finally {
       subgraph.send = send;
+      subgraph.forward = forward;
     }
   });
 
@@ -77,6 +80,18 @@ describe.each(MODES)("%s", (mode: Mode) => {
     const flows = await gateway().execute({ ...CORPUS[0]![1], variables: null, operationName: null }, {});
     expect((flows.body.data as any).flow.map((f: any) => f.name)).toEqual(["etl", "etl", "etl", "report"]);
   });
+});
+
+test("distributed: a subgraph's answer without errors is passed on as received, others as the planner shapes them", async () => {
+  const gateway = stacks.distributed.gateway.gateway;
+  const run = (index: number) => gateway.execute({ ...CORPUS[index]![1], variables: CORPUS[index]![1].variables ?? null, operationName: null }, {});
+  const flows = await run(0);
+  expect(flows.json).toMatch(/^\{"data":\{"flow":\[/);
+  expect(JSON.parse(flows.json!)).toEqual(flows.body);
+  expect(Object.keys(flows)).toEqual(["status", "body"]); // not enumerable: results compare as before
+  const failed = await run(8);
+  expect(failed.json).toBeUndefined();
+  expect(failed.body.errors).toHaveLength(1);
 });
 
 describe("the router", () => {
