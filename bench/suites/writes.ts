@@ -11,7 +11,8 @@ import { BATCH_SIZE, CEILING_RAW_1, CEILING_RAW_50 } from "./ceiling.ts";
 const SINGLE_BODIES = 2_000;
 const BATCH_BODIES = 200;
 
-const SERVICE_TARGET: Target = { text: "≥ 70 % of ceiling", kind: "ratio", min: 0.7 };
+const TARGET_CLIENTS = 32;
+const SERVICE_TARGET: Target = { text: "≥ 70 % of ceiling (32 clients)", kind: "ratio", min: 0.7 };
 const GATEWAY_TARGET_32: Target = { text: "≥ 50 % of ceiling (1 state, 32 clients)", kind: "ratio", min: 0.5 };
 
 const writeWorkload = (size: number, via: "mutations" | "gateway") =>
@@ -41,8 +42,10 @@ export async function measureWrites(
     for (const via of ["mutations", "gateway"] as const) {
       const workload = writeWorkload(size, via);
       phase(workload);
+      // The issues set these targets at 32 concurrent clients (#4: one state per request at 32 clients, and 50-state
+      // requests; #5: one state through the gateway at 32); the other concurrencies are reported without a verdict.
       const target = (clients: number) =>
-        via === "mutations" ? SERVICE_TARGET : size === 1 && clients === 32 ? GATEWAY_TARGET_32 : undefined;
+        clients !== TARGET_CLIENTS ? undefined : via === "mutations" ? SERVICE_TARGET : size === 1 ? GATEWAY_TARGET_32 : undefined;
       const ceiling = size === 1 ? CEILING_RAW_1 : CEILING_RAW_50;
       measurements.push(...(await measureHttp(urls[via], requests, plan, { group: "writes", workload, label: via, ceiling, items: size, target })));
     }
