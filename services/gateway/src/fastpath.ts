@@ -18,7 +18,6 @@
 // is checked here), so do names, punctuation, and therefore variable definitions and operation names.
 import { Supergraph } from "@apollo/federation-internals";
 import {
-  getVariableValues,
   Kind,
   Lexer,
   parse,
@@ -37,7 +36,7 @@ import { LruCache } from "../../shared/src/lru.ts";
 
 export type Route =
   | { kind: "planner" }
-  | { kind: "subgraph"; subgraph: string; operation: OperationDefinitionNode; operationName: string | undefined };
+  | { kind: "subgraph"; subgraph: string; operationName: string | undefined };
 
 const PLANNER: Route = { kind: "planner" };
 
@@ -105,10 +104,11 @@ export class Router {
   }
 
   /**
-   * Where a request goes: the planner, or one subgraph. `variables` are checked against the operation's variable
-   * definitions (a bad variable takes the planner path, which reports it).
+   * Where a request goes: the planner, or one subgraph. Its variables are not checked here: the subgraph checks
+   * them against the same input types (and stricter scalars), and a request it refuses as a whole goes on to the
+   * planner, which reports the error (gateway.ts).
    */
-  route(query: string, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined): Route {
+  route(query: string, operationName: string | null | undefined): Route {
     let route = this.#byText.get(query);
     if (!route) {
       const shape = documentShape(query);
@@ -120,17 +120,13 @@ export class Router {
       }
     }
     if (route.kind === "planner") return route;
-    if (operationName != null && operationName !== route.operationName) return PLANNER;
-    const { errors } = getVariableValues(this.apiSchema, route.operation.variableDefinitions ?? [], variables ?? {});
-    return errors ? PLANNER : route;
+    return operationName != null && operationName !== route.operationName ? PLANNER : route;
   }
 
   #decide(query: string): Route {
     let document: DocumentNode;
     try {
-      // without locations: nothing here reports errors (the planner does), and a cached route then holds only its
-      // operation's nodes, not the document's every token
-      document = parse(query, { noLocation: true });
+      document = parse(query, { noLocation: true }); // nothing here reports errors (the planner does)
     } catch {
       return PLANNER;
     }
@@ -150,7 +146,7 @@ export class Router {
       const available = root?.getFields();
       if (!available || !own.every((field) => field in available)) continue;
       if (validate(schema, document, specifiedRules).length > 0) continue;
-      return { kind: "subgraph", subgraph: name, operation, operationName: operation.name?.value };
+      return { kind: "subgraph", subgraph: name, operationName: operation.name?.value };
     }
     return PLANNER;
   }

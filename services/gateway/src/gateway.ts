@@ -271,7 +271,7 @@ export class Gateway {
     }
     const router = this.#router;
     if (this.#fastPath && router && typeof request.query === "string") {
-      const route = router.route(request.query, request.operationName as string | null | undefined, request.variables);
+      const route = router.route(request.query, request.operationName as string | null | undefined);
       if (route.kind === "subgraph") return this.#forward(route.subgraph, request, headers);
     }
     return this.executePlanned(request, headers);
