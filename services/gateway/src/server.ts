@@ -147,7 +147,9 @@ async function handleGraphQLPost(options: GatewayHttpOptions, request: IncomingM
     return sendJson(response, 200, undefined, {}, `[${results.map((result) => result.json ?? JSON.stringify(result.body)).join(",")}]`);
   }
   const result = await runOne(options.gateway, body, headers);
-  sendJson(response, result.status, result.body, {}, result.json);
+  // (`body` of a passed-on answer would parse it: only its text is read)
+  if (result.json !== undefined) sendJson(response, result.status, undefined, {}, result.json);
+  else sendJson(response, result.status, result.body);
 }
 
 async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMessage, response: ServerResponse, search: string): Promise<void> {
