@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, expect, test } from "vitest";
 import { parse } from "yaml";
+import { SERVICE_NAMES, SERVICE_NODE_OPTIONS } from "../services/cli/src/registry.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
@@ -49,4 +50,10 @@ test("docker-compose config accepts compose.yml: the whole stack, Postgres 17, t
   expect(Number(apollo.port)).toBe(published(services.gateway, 4200)[0]);
   expect(apollo.pathname).toBe("/graphql");
   expect(services.ui.depends_on.gateway).toEqual({ condition: "service_healthy" });
+
+  // each service with the Node options the CLI gives it, and the shared settings
+  for (const name of SERVICE_NAMES) {
+    expect(services[name].environment.NODE_OPTIONS ?? "").toBe(SERVICE_NODE_OPTIONS[name].join(" "));
+    expect(services[name].environment.DATABASE_URL).toMatch(/^postgresql:\/\/.*@postgres:5432\//);
+  }
 });

@@ -5,13 +5,14 @@
 import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICE_NODE_OPTIONS, type ServiceName } from "../../services/cli/src/registry.ts";
 import { ManagedProcess } from "../../tests/e2e/helpers/processes.ts";
 
 const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
 const CLI = join(REPO, "bin", "prefect-server.js");
 const START_TIMEOUT_MS = 90_000;
 
-export type ServiceName = "postgraphile" | "mutations" | "gateway" | "towel";
+export type { ServiceName };
 
 export interface ServiceOptions {
   databaseUrl: string;
@@ -76,9 +77,10 @@ export function buildServices(): void {
 
 /** Starts one service and waits for its "listening" (or "towel started") line. */
 export async function startService(name: ServiceName, options: ServiceOptions, extra: Record<string, string> = {}): Promise<RunningService> {
-  const nodeArgs = options.cpuProfileDir
-    ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`]
-    : [];
+  const nodeArgs = [
+    ...SERVICE_NODE_OPTIONS[name], // as the CLI and compose.yml run it
+    ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []),
+  ];
   const child = new ManagedProcess({
     command: process.execPath,
     args: [...nodeArgs, CLI, "services", name],

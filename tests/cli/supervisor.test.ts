@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { Supervisor, type ChildSpec } from "../../services/cli/src/supervisor.ts";
+import { Supervisor, serviceChild, type ChildSpec } from "../../services/cli/src/supervisor.ts";
 import { isAlive } from "../helpers/pids.ts";
 import { FAKE_SERVICES, startCli } from "./run.ts";
 
@@ -148,3 +148,10 @@ async function waitForText(read: () => string, pattern: RegExp): Promise<string>
   }
   throw new Error(`no ${pattern} in:\n${read()}`);
 }
+
+test("serviceChild: `prefect-server services <name>` under this Node, with the service's Node options", () => {
+  const gateway = serviceChild("gateway", {});
+  expect(gateway.command).toBe(process.execPath);
+  expect(gateway.args).toEqual(["--max-semi-space-size=8", expect.stringMatching(/bin\/prefect-server\.js$/), "services", "gateway"]);
+  expect(serviceChild("mutations", {}).args).toEqual([expect.stringMatching(/bin\/prefect-server\.js$/), "services", "mutations"]);
+});

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { PROJECT_ROOT } from "../../shared/src/paths.ts";
 import { SUPERVISED_ENV } from "./common.ts";
+import { SERVICE_NODE_OPTIONS, type ServiceName } from "./registry.ts";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { join } from "node:path";
@@ -138,7 +139,10 @@ function pipeLines(input: Readable, prefix: string, output: Writable): void {
 
 const CLI_ENTRY = join(PROJECT_ROOT, "bin", "prefect-server.js");
 
-/** How `dev services` and `start` run one service: `prefect-server services <name>` under this same Node. */
-export function serviceChild(name: string, env: NodeJS.ProcessEnv = process.env): ChildSpec {
-  return { name, command: process.execPath, args: [CLI_ENTRY, "services", name], env };
+/**
+ * How `dev services` and `start` run one service: `prefect-server services <name>` under this same Node, with the
+ * service's Node options.
+ */
+export function serviceChild(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ChildSpec {
+  return { name, command: process.execPath, args: [...SERVICE_NODE_OPTIONS[name], CLI_ENTRY, "services", name], env };
 }
