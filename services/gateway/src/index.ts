@@ -7,6 +7,7 @@ import type { Logger } from "../../shared/src/logger.ts";
 import { Gateway } from "./gateway.ts";
 import { createGatewayServer, listen } from "./server.ts";
 import type { AddressInfo } from "node:net";
+import { setFlagsFromString } from "node:v8";
 
 export { Gateway } from "./gateway.ts";
 
@@ -17,7 +18,17 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * Under sustained load V8 lets the gateway's old generation grow to several times what is alive before it collects
+ * (measured: 68 → 130 MiB in use between major collections, 52 MiB alive; 285 MiB resident at peak). A growth
+ * factor of 1.2 after each major collection keeps it near what is alive: 168 MiB at peak over the same workloads,
+ * at the same throughput (docs/benchmarks.md, "Gateway memory"). V8 reads this flag at every collection, so it
+ * takes effect when set here; unlike a cap on the old generation it cannot make a burst of large requests fail.
+ */
+const HEAP_GROWING_PERCENT = 20;
+
 export async function start(config: Config, log: Logger, options: { retryMs?: number } = {}): Promise<RunningGateway> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const settings = config.services.gateway;
   const gateway = await Gateway.create({ config, log, retryMs: options.retryMs });
   // One connection for GET /ready's database check.
