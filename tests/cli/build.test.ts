@@ -19,7 +19,7 @@ describe("the build", { timeout: 120_000 }, () => {
   let db: TestDatabase;
 
   beforeAll(async () => {
-    for (const name of ["package.json", "services", "migrations", "node_modules", "compose.yml"]) symlinkSync(join(REPO, name), join(root, name));
+    for (const name of ["package.json", "services", "migrations", "node_modules"]) symlinkSync(join(REPO, name), join(root, name));
     mkdirSync(join(root, "bin"));
     copyFileSync(join(REPO, "bin", "prefect-server.js"), cli);
     execFileSync(process.execPath, [join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO, "tsconfig.build.json"), "--outDir", join(root, "dist")]);

@@ -40,12 +40,17 @@ class HttpError extends Error {
   }
 }
 
-/** Sends `body` as JSON (`json`: its JSON text, when at hand). */
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, json?: string): void {
-  const text = json ?? JSON.stringify(body);
+function sendJsonText(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
   response.end(text);
 }
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendJsonText(response, status, JSON.stringify(body), headers);
+}
+
+/** An operation's answer as JSON text: a passed-on answer's own text (reading its `body` would parse it). */
+const resultJson = (result: OperationResult): string => result.json ?? JSON.stringify(result.body);
 
 const errorBody = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
@@ -144,12 +149,10 @@ async function handleGraphQLPost(options: GatewayHttpOptions, request: IncomingM
     // Each operation of a batch is answered on its own: one failing does not fail the others, and the batch as a
     // whole is a 200 (as v1's Apollo Server 2 answered batches).
     const results = await Promise.all(body.map((element) => runOne(options.gateway, element, headers)));
-    return sendJson(response, 200, undefined, {}, `[${results.map((result) => result.json ?? JSON.stringify(result.body)).join(",")}]`);
+    return sendJsonText(response, 200, `[${results.map(resultJson).join(",")}]`);
   }
   const result = await runOne(options.gateway, body, headers);
-  // (`body` of a passed-on answer would parse it: only its text is read)
-  if (result.json !== undefined) sendJson(response, result.status, undefined, {}, result.json);
-  else sendJson(response, result.status, result.body);
+  sendJsonText(response, result.status, resultJson(result));
 }
 
 async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMessage, response: ServerResponse, search: string): Promise<void> {
