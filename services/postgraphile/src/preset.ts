@@ -6,6 +6,7 @@ import type { GraphQLEnumValueConfigMap, GraphQLInputFieldConfigMap, GraphQLInpu
 import { makeSchema } from "postgraphile";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { SESSION_OPTIONS } from "../../shared/src/database/session.ts";
 import { registerAggregateTypes } from "./hasura/aggregates.ts";
 import { registerSelectColumnEnums } from "./hasura/arguments.ts";
 import { registerFilterTypes } from "./hasura/filters.ts";
@@ -243,7 +244,8 @@ export interface DataGraphPresetOptions {
 }
 
 /**
- * A pool whose sessions read naive timestamps as UTC and print intervals as Postgres text, as v1's database did.
+ * A pool whose sessions read naive timestamps as UTC and print intervals as Postgres text, as v1's database did
+ * (with the session settings of every service pool).
  */
 export function createDataGraphPool(connectionString: string, max = 10, client?: typeof pg.Client): pg.Pool {
   const pool = new pg.Pool({
@@ -251,7 +253,7 @@ export function createDataGraphPool(connectionString: string, max = 10, client?:
     max,
     ...(client ? { Client: client } : {}),
     application_name: "prefect-server-postgraphile",
-    options: "-c TimeZone=UTC -c IntervalStyle=postgres",
+    options: `-c TimeZone=UTC -c IntervalStyle=postgres ${SESSION_OPTIONS}`,
   });
   pool.on("error", () => {});
   return pool;
