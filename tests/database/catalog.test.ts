@@ -385,13 +385,17 @@ flow_run index: ix_flow_run_by_state_updated (state, updated)
 flow_run index: ix_flow_run_by_state_heartbeat (state, heartbeat)
 `;
 
-// What 000004 changes (docs/schema.md): `<table> <v1 line>` → `<table> <line at head>`. The three trigger functions
-// keep their signatures (V1_FUNCTIONS); their bodies change. It adds one function.
+// What 000004 and 000005 change (docs/schema.md): `<table> <v1 line>` → `<table> <line at head>`. The three trigger
+// functions keep their signatures (V1_FUNCTIONS); their bodies change. 000004 adds one function.
 const CHANGES: [string, string][] = [
   [
     "flow_run trigger: insert_task_runs_after_flow_run_insert after insert row -> insert_task_runs_after_flow_run_insert()",
     "flow_run trigger: insert_task_runs_after_flow_run_insert after insert statement referencing new table as new_flow_runs -> insert_task_runs_after_flow_run_insert()",
   ],
+  ...(["flow_run", "task_run"] as const).map((run): [string, string] => [
+    `${run}_state trigger: update_${run}_details_on_state_insert after insert row -> update_${run}_details_on_state_insert()`,
+    `${run}_state trigger: update_${run}_details_on_state_insert after insert statement referencing new table as new_states -> update_${run}_details_on_state_insert()`,
+  ]),
   ...["flow_run", "flow_run_state", "task_run", "task_run_state"].map((table): [string, string] => [
     `${table} id uuid not null default gen_random_uuid()`,
     `${table} id uuid not null default uuid_v7()`,
@@ -504,7 +508,7 @@ describe("v1 schema (after 000001)", () => {
   });
 });
 
-describe("head schema (v1 + 000002 + 000003 + 000004)", () => {
+describe("head schema (v1 + 000002 … 000005)", () => {
   const db = useTestDatabase();
   let catalog: CatalogDump;
   beforeAll(async () => {

@@ -23,7 +23,8 @@ const V1 = "000001-v1-schema.sql";
 const IMPROVEMENTS = "000002-improvements-over-v1.sql";
 const DASHBOARD = "000003-dashboard-flow-run-counts.sql";
 const WRITE_PATH = "000004-write-path-triggers.sql";
-const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH];
+const STATE_TRIGGERS = "000005-set-based-state-triggers.sql";
+const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS];
 
 let database: TestDatabase;
 let options: { connectionString: string };
@@ -67,7 +68,7 @@ describe("upgrade, downgrade, reset, status", () => {
   });
 
   test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
-    expect(await downgrade(options)).toEqual([WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
+    expect(await downgrade(options)).toEqual([STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
     expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
     const empty = await dumpCatalog(database.pool);
     expect(empty.tables).toEqual({});
@@ -83,42 +84,66 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
     await upgrade(options);
-    expect(await downgrade({ ...options, target })).toEqual([WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
-    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH] });
+    expect(await downgrade({ ...options, target })).toEqual([STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS] });
     expect(await downgrade({ ...options, target })).toEqual([]);
+  });
+
+  /** The body of trigger function `name` as `migration` creates it. */
+  async function triggerBody(migration: string, name: string): Promise<string | undefined> {
+    const text = await readFile(join(MIGRATIONS_DIR, "committed", migration), "utf8");
+    return new RegExp(`create (?:or replace )?function ${name}\\(\\) returns trigger\\nlanguage plpgsql as \\$\\$([\\s\\S]*?)\\$\\$;`).exec(text)?.[1];
+  }
+  const STATE_TRIGGER_FUNCTIONS = ["update_flow_run_details_on_state_insert", "update_task_run_details_on_state_insert"];
+  const functionBody = async (name: string) =>
+    (await database.pool.query<{ body: string }>("select prosrc as body from pg_proc where proname = $1", [name])).rows.map((row) => row.body);
+  const triggerDefinitions = async (names: string[]) =>
+    (
+      await database.pool.query<{ definition: string }>(
+        "select pg_get_triggerdef(oid) as definition from pg_trigger where tgname = any($1) order by tgname",
+        [names],
+      )
+    ).rows.map((row) => row.definition);
+
+  test("downgrading 000005 restores 000004's row-level state triggers exactly", async () => {
+    await upgrade(options);
+    await downgrade({ ...options, target: "4" });
+    for (const name of STATE_TRIGGER_FUNCTIONS) {
+      expect(await functionBody(name)).toEqual([await triggerBody(WRITE_PATH, name)]);
+    }
+    expect(await triggerDefinitions(STATE_TRIGGER_FUNCTIONS)).toEqual([
+      "CREATE TRIGGER update_flow_run_details_on_state_insert AFTER INSERT ON public.flow_run_state FOR EACH ROW EXECUTE FUNCTION update_flow_run_details_on_state_insert()",
+      "CREATE TRIGGER update_task_run_details_on_state_insert AFTER INSERT ON public.task_run_state FOR EACH ROW EXECUTE FUNCTION update_task_run_details_on_state_insert()",
+    ]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS]);
+    expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("downgrading 000004 restores v1's trigger functions and run-insert trigger exactly", async () => {
     await upgrade(options);
     await downgrade({ ...options, target: "3" });
-    const v1 = await readFile(join(MIGRATIONS_DIR, "committed", V1), "utf8");
-    const v1Body = (name: string) => new RegExp(`create function ${name}\\(\\) returns trigger\\nlanguage plpgsql as \\$\\$([\\s\\S]*?)\\$\\$;`).exec(v1)![1];
-    for (const name of ["insert_task_runs_after_flow_run_insert", "update_flow_run_details_on_state_insert", "update_task_run_details_on_state_insert"]) {
-      const { rows } = await database.pool.query<{ body: string }>("select prosrc as body from pg_proc where proname = $1", [name]);
-      expect(rows.map((row) => row.body)).toEqual([v1Body(name)]);
+    for (const name of ["insert_task_runs_after_flow_run_insert", ...STATE_TRIGGER_FUNCTIONS]) {
+      expect(await functionBody(name)).toEqual([await triggerBody(V1, name)]);
     }
-    const { rows } = await database.pool.query<{ definition: string }>(
-      "select pg_get_triggerdef(oid) as definition from pg_trigger where tgname = 'insert_task_runs_after_flow_run_insert'",
-    );
-    expect(rows.map((row) => row.definition)).toEqual([
+    expect(await triggerDefinitions(["insert_task_runs_after_flow_run_insert"])).toEqual([
       "CREATE TRIGGER insert_task_runs_after_flow_run_insert AFTER INSERT ON public.flow_run FOR EACH ROW EXECUTE FUNCTION insert_task_runs_after_flow_run_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([WRITE_PATH]);
+    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
-  test("undoing 000002–000004 and upgrading again keeps the data", async () => {
+  test("undoing 000002–000005 and upgrading again keeps the data", async () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });
-    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH]);
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS]);
     expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("an unknown target is rejected before anything is undone", async () => {
     await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
-      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}`,
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}`,
     );
     await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
     expect((await migrationStatus(options)).applied).toEqual(ALL);
@@ -126,17 +151,18 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test("a failing down script rolls its step back completely", async () => {
     // 000004's down script replaces insert_task_runs_after_flow_run_insert() with v1's, then fails on its trigger
-    // already gone
+    // already gone (000005 is undone first, and stays undone)
     const body = "select prosrc as body from pg_proc where proname = 'insert_task_runs_after_flow_run_insert'";
     const before = (await database.pool.query<{ body: string }>(body)).rows;
     await database.pool.query("drop trigger insert_task_runs_after_flow_run_insert on flow_run");
     await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${WRITE_PATH}' failed`);
-    expect((await migrationStatus(options)).applied).toEqual(ALL);
+    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -1));
     expect((await database.pool.query<{ body: string }>(body)).rows).toEqual(before);
     await database.pool.query(
       `create trigger insert_task_runs_after_flow_run_insert after insert on flow_run referencing new table as new_flow_runs
        for each statement execute function insert_task_runs_after_flow_run_insert()`,
     );
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 

@@ -107,22 +107,23 @@ const RUN_KINDS = [
   { run: "task_run", states: "task_run_state", parent: "task_run_id" },
 ] as const;
 
+/** A fresh run of kind `run` of `flow` (a one-task flow), at `version` (set directly). */
+async function newRunOf(run: (typeof RUN_KINDS)[number]["run"], flow: FlowFixture, version: number): Promise<string> {
+  const flowRunId = await insertFlowRun(db.pool, flow);
+  const id =
+    run === "flow_run"
+      ? flowRunId
+      : (await db.pool.query<{ id: string }>("select id from task_run where flow_run_id = $1", [flowRunId])).rows[0]!.id;
+  await db.pool.query(`update ${run} set version = $2 where id = $1`, [id, version]);
+  return id;
+}
+
 describe.each(RUN_KINDS)("$states insert trigger", ({ run, states, parent }) => {
   let flow: FlowFixture;
   beforeAll(async () => {
     flow = await insertFlow(db.pool, { tasks: [{}] });
   });
-
-  /** A fresh run of this kind, at `version` (set directly). */
-  async function newRun(version: number): Promise<string> {
-    const flowRunId = await insertFlowRun(db.pool, flow);
-    const id =
-      run === "flow_run"
-        ? flowRunId
-        : (await db.pool.query("select id from task_run where flow_run_id = $1", [flowRunId])).rows[0].id;
-    await db.pool.query(`update ${run} set version = $2 where id = $1`, [id, version]);
-    return id;
-  }
+  const newRun = (version: number) => newRunOf(run, flow, version);
 
   /** Inserts the states in ONE statement (row order = array order). */
   async function insertStates(runId: string, inputs: StateInput[]): Promise<void> {
@@ -451,6 +452,78 @@ describe("state triggers (000004)", () => {
     expect(taskRuns.rows).toHaveLength(1 + 2 + 2 + 2);
     for (const row of taskRuns.rows) {
       expect(row).toMatchObject({ version: 1, state: "Pending", state_message: "Task run created", tenant_id: flow.tenantId, same_timestamp: true, states: 1 });
+    }
+  });
+});
+
+// Migration 000005: the state triggers are statement-level; a statement's runs with one state each are written by
+// set-based UPDATEs, a run with several states in the statement takes them one by one.
+describe.each(RUN_KINDS)("$states statement-level trigger (000005)", ({ run, states, parent }) => {
+  let flow: FlowFixture;
+  beforeAll(async () => {
+    flow = await insertFlow(db.pool, { tasks: [{}] });
+  });
+
+  const newRun = (version: number) => newRunOf(run, flow, version);
+  // what a new run's state message is before any state of the test (the trigger creates task runs Pending)
+  const createdMessage = run === "task_run" ? "Task run created" : null;
+
+  const insertSql = `insert into ${states} (${parent}, version, state, message, serialized_state)
+    select x.run_id, x.version, x.state, x.message, jsonb_build_object('type', x.state)
+    from jsonb_to_recordset($1::jsonb) as x(run_id uuid, version int, state text, message text)`;
+
+  /** Runs `write` and returns each run's version, state message and whether its `updated` moved, in `ids` order. */
+  async function afterWrite(ids: string[], write: () => Promise<unknown>) {
+    const read = async () =>
+      (
+        // `updated` in µs: a Date keeps milliseconds, and both writes may fall in the same one
+        await db.pool.query<{ id: string; version: number; state_message: string | null; updated: number }>(
+          `select id, version, state_message, (extract(epoch from updated) * 1000000)::int8 as updated from ${run} where id = any($1)`,
+          [ids],
+        )
+      ).rows.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
+    const before = await read();
+    await write();
+    return (await read()).map(({ updated, ...row }, index) => ({ ...row, moved: updated > before[index]!.updated }));
+  }
+
+  test("one statement: a winner, a loser and a run with several states each end as if written alone", async () => {
+    const [winner, loser, several] = [await newRun(3), await newRun(7), await newRun(2)];
+    const states = [
+      { run_id: several, version: 4, state: "Running", message: "several v4" },
+      { run_id: winner, version: 4, state: "Running", message: "winner v4" },
+      { run_id: several, version: 3, state: "Running", message: "several v3 loses" },
+      { run_id: loser, version: 6, state: "Running", message: "loser v6" },
+      { run_id: several, version: 5, state: "Success", message: "several v5" },
+    ];
+    expect(await afterWrite([winner, loser, several], () => db.pool.query(insertSql, [JSON.stringify(states)]))).toEqual([
+      { id: winner, version: 4, state_message: "winner v4", moved: true },
+      { id: loser, version: 7, state_message: createdMessage, moved: true },
+      { id: several, version: 5, state_message: "several v5", moved: true },
+    ]);
+  });
+
+  test("an insert of no rows leaves every run alone", async () => {
+    const id = await newRun(1);
+    expect(await afterWrite([id], () => db.pool.query(insertSql, ["[]"]))).toEqual([{ id, version: 1, state_message: createdMessage, moved: false }]);
+  });
+
+  test("a state waiting for a run another transaction is writing is compared with what that transaction committed", async () => {
+    const id = await newRun(3);
+    const other = await db.pool.connect();
+    const write = async () => {
+      await other.query("begin");
+      await other.query(`update ${run} set version = 9, state_message = 'committed v9' where id = $1`, [id]);
+      // v5 wins over the v3 this statement's snapshot shows, but loses to the v9 committed while it waits for the lock
+      const waiting = db.pool.query(insertSql, [JSON.stringify([{ run_id: id, version: 5, state: "Success", message: "v5" }])]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await other.query("commit");
+      await waiting;
+    };
+    try {
+      expect(await afterWrite([id], write)).toEqual([{ id, version: 9, state_message: "committed v9", moved: true }]);
+    } finally {
+      other.release();
     }
   });
 });
