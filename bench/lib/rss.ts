@@ -1,6 +1,7 @@
-// Samples the resident set size of every service process (from /proc/<pid>/status, VmRSS) every 200 ms during
-// the run and keeps, per service, the peak and the phase of the run in which it occurred.
-import { readFileSync } from "node:fs";
+// Samples the resident set size of every service (from /proc/<pid>/status, VmRSS, of the service's process and its
+// descendants: the data graph's workers) every 200 ms during the run and keeps, per service, the peak and the phase
+// of the run in which it occurred.
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface RssPeak {
   service: string;
@@ -13,13 +14,37 @@ export interface RssPeak {
 
 const INTERVAL_MS = 200;
 
-function rssMiB(pid: number): number | undefined {
+function processRssMiB(pid: number): number | undefined {
   try {
     const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match ? Number(match[1]) / 1024 : undefined;
   } catch {
     return undefined; // the process is gone (or this is not Linux)
   }
+}
+
+/** Every process's parent, from /proc/<pid>/stat. */
+function parents(): Map<number, number> {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return parentOf;
+}
+
+/** The RSS of `pid` and all its descendants. */
+function rssMiB(pid: number, parentOf: Map<number, number>): number | undefined {
+  const own = processRssMiB(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const [child, parent] of parentOf) if (parent === pid) total += rssMiB(child, parentOf) ?? 0;
+  return total;
 }
 
 export class RssSampler {
@@ -49,8 +74,10 @@ export class RssSampler {
   }
 
   sample(): void {
+    if (this.#processes.size === 0) return;
+    const parentOf = parents();
     for (const [service, pid] of this.#processes) {
-      const mib = rssMiB(pid);
+      const mib = rssMiB(pid, parentOf);
       if (mib === undefined) continue;
       const peak = this.#peaks.get(service);
       if (!peak || mib > peak.peakMiB) this.#peaks.set(service, { service, peakMiB: mib, phase: this.#phase, lastMiB: mib });

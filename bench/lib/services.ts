@@ -79,7 +79,8 @@ export function buildServices(): void {
 export async function startService(name: ServiceName, options: ServiceOptions, extra: Record<string, string> = {}): Promise<RunningService> {
   const nodeArgs = [
     ...SERVICE_NODE_OPTIONS[name], // as the CLI and compose.yml run it
-    ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`] : []),
+    // one folder per service: the data graph's workers inherit the options and write a profile each (Node names them)
+    ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfileDir, name)}`] : []),
   ];
   const child = new ManagedProcess({
     command: process.execPath,

@@ -52,7 +52,12 @@ export async function startStack(mode: Mode, databaseUrl: string, env: Record<st
   let mutationsDb: Pool | undefined;
   const settings: Record<string, string> = { DATABASE_URL: databaseUrl, PREFECT_SERVER__SERVICES__GATEWAY__MODE: mode, ...env };
   if (mode === "distributed") {
-    const base = gatewayConfig({ ...settings, PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0", PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1" });
+    const base = gatewayConfig({
+      ...settings,
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0",
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1",
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__WORKERS: "1",
+    });
     dataGraph = await startDataGraph(base, log);
     mutationsDb = createPool(databaseUrl, 5);
     mutations = await createMutationsService({ db: mutationsDb, config: base, log });

@@ -1,4 +1,5 @@
-// The service over HTTP: start(config, log), /health, both GraphQL paths, error status and masking, stop().
+// The service over HTTP: start(config, log), /health, both GraphQL paths, error status and masking, stop(); in
+// cluster mode (services.postgraphile.workers, 2 by default) and in one process.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pino } from "pino";
 import { loadConfig } from "../../services/shared/src/config.ts";
@@ -14,7 +15,13 @@ let base: string;
 const startService = (env: Record<string, string> = {}) =>
   start(
     loadConfig({
-      env: { DATABASE_URL: db.url, PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0", PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1", ...env },
+      env: {
+        DATABASE_URL: db.url,
+        PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0",
+        PREFECT_SERVER__SERVICES__POSTGRAPHILE__HOST: "127.0.0.1",
+        PREFECT_SERVER__LOGGING__LEVEL: "silent", // the workers log from the configuration
+        ...env,
+      },
       ignoreUserFile: true,
     }),
     pino({ level: "silent" }),
@@ -23,7 +30,7 @@ const startService = (env: Record<string, string> = {}) =>
 beforeAll(async () => {
   await seed(db.pool);
   service = await startService();
-  withMutations = await startService({ PREFECT_SERVER__SERVICES__POSTGRAPHILE__ENABLE_TABLE_MUTATIONS: "true" });
+  withMutations = await startService({ PREFECT_SERVER__SERVICES__POSTGRAPHILE__ENABLE_TABLE_MUTATIONS: "true", PREFECT_SERVER__SERVICES__POSTGRAPHILE__WORKERS: "1" });
   base = `http://127.0.0.1:${service.address.port}`;
 });
 
@@ -91,3 +98,79 @@ describe("postgraphile service", () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 });
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("cluster mode", () => {
+  test("runs services.postgraphile.workers processes; one mode runs none", () => {
+    expect(service.workers()).toHaveLength(2);
+    expect(service.workers().every(alive)).toBe(true);
+    expect(withMutations.workers()).toEqual([]);
+  });
+
+  test("concurrent requests on new connections all get their answer", async () => {
+    const query = { query: `query($id: uuid!) { flow_by_pk(id: $id) { name } }`, variables: { id: ids.flow.report } };
+    // keep-alive off: each request is a connection of its own, which the primary hands to the next worker
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json", connection: "close" }, body: JSON.stringify(query) }).then((r) => r.json()),
+      ),
+    );
+    expect(answers).toEqual(Array.from({ length: 20 }, () => ({ data: { flow_by_pk: { name: "report" } } })));
+  });
+
+  test("a worker that dies is replaced, and the service keeps answering", async () => {
+    const [victim, survivor] = service.workers();
+    process.kill(victim!, "SIGKILL");
+    await until(() => service.workers().length === 2 && !service.workers().includes(victim!), "a replacement worker");
+    expect(service.workers()).toContain(survivor);
+    const response = await post("/graphql", { query: `{ flow(where: {name: {_eq: "report"}}) { name } }` });
+    expect(await response.json()).toEqual({ data: { flow: [{ name: "report" }] } });
+  });
+
+  test("a worker that cannot start fails start-up with the reason, and leaves no worker behind", async () => {
+    const before = new Set(await childPids());
+    await expect(startService({ DATABASE_URL: db.url.replace(/\/[^/]*$/, "/prefect_no_such_database") })).rejects.toThrow(
+      'database "prefect_no_such_database" does not exist',
+    );
+    await until(async () => (await childPids()).every((pid) => before.has(pid)), "the failed workers to exit");
+  });
+
+  test("stop() ends every worker", async () => {
+    const cluster = await startService();
+    const pids = cluster.workers();
+    expect(pids).toHaveLength(2);
+    await cluster.stop();
+    await until(() => !pids.some(alive), "the workers to exit");
+    await expect(fetch(`http://127.0.0.1:${cluster.address.port}/health`)).rejects.toThrow();
+  });
+});
+
+/** This process's child processes. */
+async function childPids(): Promise<number[]> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === process.pid) pids.push(Number(entry));
+  }
+  return pids;
+}
+

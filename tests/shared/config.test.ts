@@ -12,7 +12,7 @@ describe("configuration", () => {
     expect(config.database.connection_url).toBe("postgresql://prefect:pr343ct@localhost:5432/prefect_server");
     expect(config.services.gateway).toMatchObject({ host: "0.0.0.0", port: 4200, depth_limit: 7, body_limit: 5 * 1024 * 1024 });
     expect(config.services.mutations).toMatchObject({ port: 4201, path: "/graphql/", url: "http://localhost:4201/graphql/" });
-    expect(config.services.postgraphile).toMatchObject({ port: 3000, url: "http://localhost:3000/graphql" });
+    expect(config.services.postgraphile).toMatchObject({ port: 3000, url: "http://localhost:3000/graphql", workers: 2 });
     expect(config.services.towel.max_scheduled_runs_per_flow).toBe(10);
     expect(config.services.lazarus.resurrection_attempt_limit).toBe(3);
     expect(config.queued_runs_returned_limit).toBe(25);
@@ -65,6 +65,9 @@ describe("configuration", () => {
     expect(() => load({ DATABASE_URL: "mysql://x" })).toThrow(/DATABASE_URL: expected a URL starting with postgres/);
     expect(() => load({ PREFECT_SERVER__LOGGING__LEVEL: "loud" })).toThrow(/PREFECT_SERVER__LOGGING__LEVEL/);
     expect(() => load({ PREFECT_SERVER__SERVICES__TOWEL__DEBUG_MODE: "maybe" })).toThrow(/expected true or false/);
+    expect(() => load({ PREFECT_SERVER__SERVICES__POSTGRAPHILE__WORKERS: "0" })).toThrow(
+      /PREFECT_SERVER__SERVICES__POSTGRAPHILE__WORKERS: expected a number >= 1 \(got "0"\)/,
+    );
   });
 
   it("reads the user config file between defaults and the environment", () => {

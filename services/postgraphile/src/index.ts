@@ -1,97 +1,28 @@
-// The postgraphile service: v1's Hasura-shaped data graph over HTTP.
-//   POST /graphql, /v1alpha1/graphql   GraphQL (the second is v1's Hasura path)
-//   GET  /health                       200 {"status":"ok"} (compose health checks)
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// The postgraphile service: v1's Hasura-shaped data graph over HTTP (server.ts), served by this process or, with
+// services.postgraphile.workers > 1, by worker processes sharing the port (cluster.ts).
 import type { AddressInfo } from "node:net";
-import { postgraphile } from "postgraphile";
-import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
-import { createDataGraphPool, makeDataGraphPreset } from "./preset.ts";
-
-export { makeDataGraphSchema, makeDataGraphPreset, createDataGraphPool } from "./preset.ts";
+import { startWorkers } from "./cluster.ts";
 
 export const GRAPHQL_PATHS = ["/graphql", "/v1alpha1/graphql"] as const;
-
-type Route = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
-
-/** GET /health → 200 {"status":"ok"}. */
-export function installHealth(routes: Route[]): void {
-  routes.push((req, res) => {
-    if (pathOf(req) !== "/health") return false;
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
-    return true;
-  });
-}
-
-/** GraphQL on every path of GRAPHQL_PATHS (grafserv serves /graphql; the others are mapped onto it). */
-export function installGraphQL(routes: Route[], handler: (req: IncomingMessage, res: ServerResponse) => void): void {
-  routes.push((req, res) => {
-    const path = pathOf(req);
-    if (!(GRAPHQL_PATHS as readonly string[]).includes(path)) return false;
-    if (path !== "/graphql") {
-      const url = req.url ?? "";
-      const query = url.includes("?") ? url.slice(url.indexOf("?")) : "";
-      req.url = `/graphql${query}`;
-    }
-    handler(req, res);
-    return true;
-  });
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
 
 export interface RunningDataGraph {
   /** The address actually bound (port 0 picks a free one). */
   address: AddressInfo;
+  /** The worker processes' ids in cluster mode (services.postgraphile.workers > 1); none otherwise. */
+  workers(): number[];
   stop(): Promise<void>;
 }
 
-/** Starts the service on services.postgraphile.{host,port}; resolves once it accepts requests. */
+/**
+ * Starts the service on services.postgraphile.{host,port}, in this process or, with more than one worker, in
+ * worker processes sharing the port (cluster.ts); resolves once it accepts requests.
+ */
 export async function start(config: Config, log: Logger): Promise<RunningDataGraph> {
   const settings = config.services.postgraphile;
-  const pool = createDataGraphPool(config.database.connection_url, config.database.pool_size);
-  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations }));
-  try {
-    await pgl.getSchema(); // fail start-up on a missing table or an unreachable database
-  } catch (error) {
-    await Promise.resolve(pgl.release()).catch(() => {});
-    await pool.end().catch(() => {});
-    throw error;
-  }
-  const serv = pgl.createServ(grafserv);
-  const graphql = serv.createHandler();
-  const routes: Route[] = [];
-  installHealth(routes);
-  installGraphQL(routes, (req, res) => graphql(req, res));
-  const server = createServer((req, res) => {
-    if (!routes.some((route) => route(req, res))) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
-    }
-  });
-  const address = await listen(server, settings.port, settings.host);
-  log.info({ port: address.port, host: settings.host, paths: GRAPHQL_PATHS }, "data graph listening");
-  let stopping: Promise<void> | undefined;
-  return {
-    address,
-    stop: () =>
-      (stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
-        await serv.release(); // also releases the PostGraphile instance
-        await pool.end();
-        log.info("data graph stopped");
-      })()),
-  };
+  // the cluster's primary only holds the port: it never loads PostGraphile
+  const running = settings.workers > 1 ? await startWorkers(config, log) : await (await import("./server.ts")).serve(config, log);
+  log.info({ port: running.address.port, host: settings.host, paths: GRAPHQL_PATHS, workers: settings.workers }, "data graph listening");
+  return running;
 }

@@ -107,7 +107,11 @@ const configSchema = z.object({
       /** How long a service may take to stop on SIGTERM before it exits anyway. */
       stop_timeout_seconds: integer(1).default(15),
       postgraphile: serviceSchema(3000)
-        .extend({ enable_table_mutations: boolish.default(false) })
+        .extend({
+          enable_table_mutations: boolish.default(false),
+          /** Processes serving the data graph on its port (one Node process uses one core). */
+          workers: integer(1, 64).default(2),
+        })
         .prefault({}),
       mutations: serviceSchema(4201).extend({ path: text.default("/graphql/") }).prefault({}),
       gateway: serviceSchema(4200)

@@ -1,20 +1,26 @@
 // Structured JSON logs (pino) for every service; `logging.pretty` turns on human-readable output for dev.
 import { pino, type Logger } from "pino";
-import { config } from "./config.ts";
+import { config, type Config } from "./config.ts";
 
 let root: Logger | undefined;
 
+/**
+ * Sets up the process's logs from `settings` instead of the process-wide configuration: for a process that runs
+ * with a configuration handed to it (a data-graph worker). Call it before the first logger().
+ */
+export function configureLogging(settings: Config["logging"]): void {
+  const { level, pretty } = settings;
+  root = pino({
+    level,
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
+  });
+}
+
 function rootLogger(): Logger {
-  if (!root) {
-    const { level, pretty } = config().logging;
-    root = pino({
-      level,
-      base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
-    });
-  }
-  return root;
+  if (!root) configureLogging(config().logging);
+  return root!;
 }
 
 /** A logger named like v1's (`prefect-server.<Name>`), carrying `name` on every line. */

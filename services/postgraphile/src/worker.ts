@@ -1,0 +1,34 @@
+// A worker process of the data graph in cluster mode (cluster.ts): serves on the port the primary shares, with the
+// configuration the primary handed it, until the primary tells it to stop or goes away.
+import type { Config } from "../../shared/src/config.ts";
+import { configureLogging, logger } from "../../shared/src/logger.ts";
+import { WORKER_CONFIG_ENV, type WorkerMessage } from "./cluster.ts";
+import { serve } from "./server.ts";
+
+const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as Config | null;
+if (!config || !process.send) throw new Error("worker.ts runs as a data graph worker, started by the postgraphile service");
+const send = process.send.bind(process);
+configureLogging(config.logging);
+const log = logger("postgraphile");
+
+// the primary stops the workers (a terminal's Ctrl-C reaches the whole process group)
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
+
+try {
+  const running = await serve(config, log);
+  log.info({ port: running.address.port }, "data graph worker listening");
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await running.stop();
+    process.exit(0);
+  };
+  process.on("message", (message: WorkerMessage) => {
+    if (message.type === "stop") void stop();
+  });
+  process.on("disconnect", () => void stop()); // the primary is gone
+} catch (error) {
+  log.error({ err: error }, "the data graph worker could not start");
+  send({ type: "failed", message: error instanceof Error ? error.message : String(error) } satisfies WorkerMessage, () => process.exit(1));
+}
