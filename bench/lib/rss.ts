@@ -13,6 +13,7 @@ export interface RssPeak {
 }
 
 const INTERVAL_MS = 200;
+const TREE_INTERVAL_MS = 1_000;
 
 function processRssMiB(pid: number): number | undefined {
   try {
@@ -52,6 +53,8 @@ export class RssSampler {
   readonly #peaks = new Map<string, RssPeak>();
   readonly #timer: NodeJS.Timeout;
   #phase = "start-up";
+  #parentOf: Map<number, number> | undefined;
+  #parentsReadAt = 0;
 
   constructor() {
     this.#timer = setInterval(() => this.sample(), INTERVAL_MS);
@@ -61,6 +64,7 @@ export class RssSampler {
   /** Samples `pid` as `service` from now on (a restarted service keeps its peak). */
   watch(service: string, pid: number | undefined): void {
     if (pid !== undefined) this.#processes.set(service, pid);
+    this.#parentOf = undefined; // its workers, if any, from the next sample on
   }
 
   unwatch(service: string): void {
@@ -75,7 +79,12 @@ export class RssSampler {
 
   sample(): void {
     if (this.#processes.size === 0) return;
-    const parentOf = parents();
+    // the process tree is read once a second (reading every /proc/<pid>/stat costs more than the samples themselves)
+    if (!this.#parentOf || performance.now() - this.#parentsReadAt > TREE_INTERVAL_MS) {
+      this.#parentOf = parents();
+      this.#parentsReadAt = performance.now();
+    }
+    const parentOf = this.#parentOf;
     for (const [service, pid] of this.#processes) {
       const mib = rssMiB(pid, parentOf);
       if (mib === undefined) continue;

@@ -73,11 +73,20 @@ export async function startWorkers(config: Config, log: Logger): Promise<Running
         if (!listening) return reject(new Error(failure ?? `a data graph worker exited while starting (${how})`));
         if (stopping) return;
         log.error({ worker: worker.process.pid, exit: how }, `a data graph worker exited (${how}); starting another`);
-        setTimeout(() => {
-          if (!stopping) fork().catch((error: unknown) => log.error({ err: error }, "a data graph worker could not be started"));
-        }, RESTART_DELAY_MS).unref();
+        replace();
       });
     });
+
+  // a replacement that cannot start (the database down, say) is tried again, a second later each time
+  const replace = (): void => {
+    setTimeout(() => {
+      if (stopping) return;
+      fork().catch((error: unknown) => {
+        log.error({ err: error }, "a replacement data graph worker could not start; trying again");
+        replace();
+      });
+    }, RESTART_DELAY_MS).unref();
+  };
 
   const stopWorker = (worker: Worker): Promise<void> =>
     new Promise((resolve) => {

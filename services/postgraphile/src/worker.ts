@@ -3,6 +3,7 @@
 import type { Config } from "../../shared/src/config.ts";
 import { configureLogging, logger } from "../../shared/src/logger.ts";
 import { WORKER_CONFIG_ENV, type WorkerMessage } from "./cluster.ts";
+import type { RunningDataGraph } from "./index.ts";
 import { serve } from "./server.ts";
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as Config | null;
@@ -14,21 +15,29 @@ const log = logger("postgraphile");
 // the primary stops the workers (a terminal's Ctrl-C reaches the whole process group)
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
 
+// asked to stop (or left alone by the primary) while still starting: stop as soon as serving
+let stopRequested = false;
+let running: RunningDataGraph | undefined;
+let stopping = false;
+const stop = async () => {
+  stopRequested = true;
+  if (!running || stopping) return;
+  stopping = true;
+  await running.stop();
+  process.exit(0);
+};
+process.on("message", (message: WorkerMessage) => {
+  if (message.type === "stop") void stop();
+});
+process.on("disconnect", () => void stop()); // the primary is gone
+
 try {
-  const running = await serve(config, log);
+  running = await serve(config, log);
   log.info({ port: running.address.port }, "data graph worker listening");
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await running.stop();
-    process.exit(0);
-  };
-  process.on("message", (message: WorkerMessage) => {
-    if (message.type === "stop") void stop();
-  });
-  process.on("disconnect", () => void stop()); // the primary is gone
+  if (stopRequested) await stop();
 } catch (error) {
   log.error({ err: error }, "the data graph worker could not start");
-  send({ type: "failed", message: error instanceof Error ? error.message : String(error) } satisfies WorkerMessage, () => process.exit(1));
+  if (process.connected) {
+    send({ type: "failed", message: error instanceof Error ? error.message : String(error) } satisfies WorkerMessage, () => process.exit(1));
+  } else process.exit(1);
 }
