@@ -82,6 +82,7 @@ export async function startWorkers(config: Config, log: Logger): Promise<Running
     setTimeout(() => {
       if (stopping) return;
       fork().catch((error: unknown) => {
+        if (stopping) return; // stopped while it was starting
         log.error({ err: error }, "a replacement data graph worker could not start; trying again");
         replace();
       });
