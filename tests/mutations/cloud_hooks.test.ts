@@ -16,7 +16,8 @@ import { runScheduler } from "../../services/towel/src/loops/scheduler.ts";
 import { runZombieKiller } from "../../services/towel/src/loops/zombie_killer.ts";
 import { cloudHookDeliveryWorker } from "../../services/towel/src/workers.ts";
 import { useTestRedis } from "../helpers/redis.ts";
-import { captureLogs, PrivateRedis, towelConfig, waitFor } from "../towel/harness.ts";
+import { captureLogs, PrivateRedis, towelConfig } from "../towel/harness.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { createFlow, createFlowRun, createTenant, setFlowRunState, setupFlow, testConfig, unique, useMutations } from "./helpers.ts";
 
 const redis = useTestRedis();

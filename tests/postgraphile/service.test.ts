@@ -5,6 +5,8 @@ import { pino } from "pino";
 import { loadConfig } from "../../services/shared/src/config.ts";
 import { start, type RunningDataGraph } from "../../services/postgraphile/src/index.ts";
 import { useTestDatabase } from "../helpers/database.ts";
+import { isAlive } from "../helpers/pids.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { ids, seed } from "./seed.ts";
 
 const db = useTestDatabase();
@@ -99,27 +101,10 @@ describe("postgraphile service", () => {
   });
 });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("cluster mode", () => {
   test("runs services.postgraphile.workers processes; one mode runs none", () => {
     expect(service.workers()).toHaveLength(2);
-    expect(service.workers().every(alive)).toBe(true);
+    expect(service.workers().every(isAlive)).toBe(true);
     expect(withMutations.workers()).toEqual([]);
   });
 
@@ -137,7 +122,7 @@ describe("cluster mode", () => {
   test("a worker that dies is replaced, and the service keeps answering", async () => {
     const [victim, survivor] = service.workers();
     process.kill(victim!, "SIGKILL");
-    await until(() => service.workers().length === 2 && !service.workers().includes(victim!), "a replacement worker");
+    await waitFor("a replacement worker", () => service.workers().length === 2 && !service.workers().includes(victim!), 20_000);
     expect(service.workers()).toContain(survivor);
     const response = await post("/graphql", { query: `{ flow(where: {name: {_eq: "report"}}) { name } }` });
     expect(await response.json()).toEqual({ data: { flow: [{ name: "report" }] } });
@@ -148,7 +133,7 @@ describe("cluster mode", () => {
     await expect(startService({ DATABASE_URL: db.url.replace(/\/[^/]*$/, "/prefect_no_such_database") })).rejects.toThrow(
       'database "prefect_no_such_database" does not exist',
     );
-    await until(async () => (await childPids()).every((pid) => before.has(pid)), "the failed workers to exit");
+    await waitFor("the failed workers to exit", async () => (await childPids()).every((pid) => before.has(pid)), 20_000);
   });
 
   test("stop() ends every worker", async () => {
@@ -156,7 +141,7 @@ describe("cluster mode", () => {
     const pids = cluster.workers();
     expect(pids).toHaveLength(2);
     await cluster.stop();
-    await until(() => !pids.some(alive), "the workers to exit");
+    await waitFor("the workers to exit", () => !pids.some(isAlive), 20_000);
     await expect(fetch(`http://127.0.0.1:${cluster.address.port}/health`)).rejects.toThrow();
   });
 });

@@ -9,7 +9,8 @@ import { postgresQueueSchema } from "../../services/towel/src/queues.ts";
 import { cloudHookDeliveryWorker } from "../../services/towel/src/workers.ts";
 import { createMutationsService } from "../../services/mutations/src/server.ts";
 import { useTestDatabase } from "../helpers/database.ts";
-import { captureLogs, PassRecorder, PrivateRedis, towelConfig, waitFor } from "./harness.ts";
+import { captureLogs, PassRecorder, PrivateRedis, towelConfig } from "./harness.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { insertRun } from "./fixtures.ts";
 
 const db = useTestDatabase();

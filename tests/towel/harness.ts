@@ -14,14 +14,6 @@ export function towelConfig(env: Record<string, string>): Config {
   return loadConfig({ env: { PREFECT_SERVER__LOGGING__LEVEL: "debug", ...env }, ignoreUserFile: true });
 }
 
-export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 export interface Pass {
   loop: string;
   instance: string;

@@ -7,7 +7,8 @@ import { startTowel, type RunningTowel } from "../../services/towel/src/index.ts
 import { useTestDatabase } from "../helpers/database.ts";
 import { useTestRedis } from "../helpers/redis.ts";
 import { insertFlow } from "../database/fixtures.ts";
-import { captureLogs, everySecondSchedule, PassRecorder, towelConfig, waitFor } from "./harness.ts";
+import { captureLogs, everySecondSchedule, PassRecorder, towelConfig } from "./harness.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { insertRun } from "./fixtures.ts";
 
 const db = useTestDatabase();

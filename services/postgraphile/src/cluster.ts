@@ -11,11 +11,12 @@
 // Workers ignore SIGINT and SIGTERM (a terminal's Ctrl-C reaches the whole process group): the primary decides when
 // they stop, and a worker whose primary is gone stops by itself.
 import cluster, { type Worker } from "node:cluster";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { freePort } from "../../shared/src/ports.ts";
 import type { RunningDataGraph } from "./index.ts";
 
 /** The environment variable carrying the primary's configuration (JSON) to its workers. */
@@ -25,23 +26,11 @@ export const WORKER_CONFIG_ENV = "PREFECT_SERVER_DATA_GRAPH_WORKER_CONFIG";
 export type WorkerMessage = { type: "failed"; message: string } | { type: "stop" };
 
 const RESTART_DELAY_MS = 1_000;
-/** How long stop() waits for a worker to finish its requests and exit before it kills it. */
+/** How long stop() waits for a worker to close its connections and pool and exit before it kills it. */
 const WORKER_STOP_TIMEOUT_MS = 10_000;
 
 // worker.ts from the sources, worker.js from the build (dist/), next to this module
 const WORKER_ENTRY = fileURLToPath(new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-
-/** A free TCP port on `host`: the workers must all listen on one concrete port. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `config.services.postgraphile.workers` worker processes; resolves once every one of them listens. */
 export async function startWorkers(config: Config, log: Logger): Promise<RunningDataGraph> {
