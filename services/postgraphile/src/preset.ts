@@ -6,7 +6,7 @@ import type { GraphQLEnumValueConfigMap, GraphQLInputFieldConfigMap, GraphQLInpu
 import { makeSchema } from "postgraphile";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
-import { SESSION_OPTIONS } from "../../shared/src/database/session.ts";
+import { SESSION_OPTIONS, withSessionOptions } from "../../shared/src/database/session.ts";
 import { registerAggregateTypes } from "./hasura/aggregates.ts";
 import { registerSelectColumnEnums } from "./hasura/arguments.ts";
 import { registerFilterTypes } from "./hasura/filters.ts";
@@ -249,11 +249,10 @@ export interface DataGraphPresetOptions {
  */
 export function createDataGraphPool(connectionString: string, max = 10, client?: typeof pg.Client): pg.Pool {
   const pool = new pg.Pool({
-    connectionString,
+    ...withSessionOptions(connectionString, `-c TimeZone=UTC -c IntervalStyle=postgres ${SESSION_OPTIONS}`),
     max,
     ...(client ? { Client: client } : {}),
     application_name: "prefect-server-postgraphile",
-    options: `-c TimeZone=UTC -c IntervalStyle=postgres ${SESSION_OPTIONS}`,
   });
   pool.on("error", () => {});
   return pool;

@@ -1,7 +1,7 @@
 // The Postgres pool every service shares, and a helper that runs a function in one transaction.
 import pg from "pg";
 import { config } from "../config.ts";
-import { SESSION_OPTIONS } from "./session.ts";
+import { SESSION_OPTIONS, withSessionOptions } from "./session.ts";
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -14,7 +14,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => {
 });
 
 export function createPool(connectionString = config().database.connection_url, max = config().database.pool_size): Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: "prefect-server", options: SESSION_OPTIONS });
+  const pool = new pg.Pool({ ...withSessionOptions(connectionString, SESSION_OPTIONS), max, application_name: "prefect-server" });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   return pool;
