@@ -1,6 +1,7 @@
 // Small pieces every command group shares: the CLI's error type, confirmation prompts, URL masking and the
 // wait for Ctrl-C / SIGTERM.
 import { createInterface } from "node:readline/promises";
+import type { Logger } from "../../shared/src/logger.ts";
 
 /** An error the CLI reports as one line ("Error: …") before exiting with `exitCode`. */
 export class CliError extends Error {
@@ -73,17 +74,20 @@ export class Interrupted extends CliError {
 
 /**
  * An AbortSignal that fires on the first SIGINT, SIGTERM or SIGHUP; later ones only say that shutdown is under
- * way. It keeps the process alive until `release()`, which every caller must call once shut down.
+ * way. It keeps the process alive until `release()`, which every caller must call once shut down. It says so on
+ * the terminal, or as log entries of `log` (a service, whose output is JSON log lines).
  */
-export function shutdownSignal(): { signal: AbortSignal; stopped: Promise<void>; release(): void } {
+export function shutdownSignal(log?: Pick<Logger, "info" | "warn">): { signal: AbortSignal; stopped: Promise<void>; release(): void } {
   const controller = new AbortController();
   const onSignal = (name: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      console.error(`Received ${name}; still shutting down…`);
+      if (log) log.warn({ signal: name }, `Received ${name}; still shutting down…`);
+      else console.error(`Received ${name}; still shutting down…`);
       return;
     }
+    if (log) log.info({ signal: name }, `Received ${name}; shutting down…`);
     // After a terminal's "^C", start on a line of our own.
-    console.log(`${name === "SIGINT" && process.stdout.isTTY ? "\n" : ""}Received ${name}; shutting down…`);
+    else console.log(`${name === "SIGINT" && process.stdout.isTTY ? "\n" : ""}Received ${name}; shutting down…`);
     controller.abort(new Interrupted(name));
   };
   for (const name of SHUTDOWN_SIGNALS) process.on(name, onSignal);

@@ -79,9 +79,19 @@ export function selectServices(include: string[] = [], exclude: string[] = []): 
   return SERVICE_NAMES.filter((name) => (included.size === 0 || included.has(name)) && !excluded.has(name));
 }
 
+/**
+ * Grafast (the data graph's engine, in the postgraphile service and the in-process gateway) prints a plain-text
+ * notice on stderr when neither GRAPHILE_ENV nor NODE_ENV names a mode, then runs in production mode. A service's
+ * output is JSON log lines only, so the CLI names that mode itself; either variable set chooses as before.
+ */
+function defaultGraphileEnv(): void {
+  if (process.env.GRAPHILE_ENV === undefined && process.env.NODE_ENV === undefined) process.env.GRAPHILE_ENV = "production";
+}
+
 /** Loads a service's start function; a service whose module does not exist yet is an error. */
 export async function loadService(name: ServiceName): Promise<StartService> {
   if (!isAvailable(name)) throw new CliError(`service ${name} is not available yet`);
+  defaultGraphileEnv();
   const module = (await import(pathToFileURL(serviceModule(name)).href)) as { start?: unknown };
   if (typeof module.start !== "function") {
     throw new CliError(`service ${name} does not export a start(config, log) function (${serviceModule(name)})`);

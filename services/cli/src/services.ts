@@ -15,9 +15,9 @@ export function servicesCommand(): Command {
       const start = await loadService(name);
       // v1 reported "development" as the version of a service started from the CLI.
       process.env.PREFECT_SERVER_VERSION ??= "development";
-      const shutdown = shutdownSignal();
-      const stopWatching = stopWhenSupervisorExits();
       const log = logger(name);
+      const shutdown = shutdownSignal(log);
+      const stopWatching = stopWhenSupervisorExits();
       const service = await start(config(), log);
       await shutdown.stopped;
       // A service whose dependencies vanished (its database gone, say) may never finish stopping, or leave

@@ -82,7 +82,6 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
         await closed;
         await serv.release(); // also releases the PostGraphile instance
         await pool.end();
-        log.info("data graph stopped");
       })()),
   };
 }

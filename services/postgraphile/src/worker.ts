@@ -24,6 +24,7 @@ const stop = async () => {
   if (!running || stopping) return;
   stopping = true;
   await running.stop();
+  log.info("data graph worker stopped");
   process.exit(0);
 };
 process.on("message", (message: WorkerMessage) => {
