@@ -1,10 +1,15 @@
 // Documents that differ only in scalar literals share one lifted document, and so one grafast plan
 // (services/postgraphile/src/hasura/literals.ts); every answer and error must stay what the document as written
-// gets. Each case runs on the service's schema (literals lifted) and on one that runs documents as written.
+// gets. Each case runs on the service's schema (literals lifted) and on one that runs documents as written, in
+// process and over HTTP (where a text of a known shape also skips grafserv's parse and validation).
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "graphql";
-import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
-import { liftLiterals } from "../../services/postgraphile/src/hasura/literals.ts";
+import { postgraphile } from "postgraphile";
+import { grafserv } from "postgraphile/grafserv/node";
+import { createDataGraphPool, makeDataGraphPreset, makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
+import { liftLiterals, substituteKnownShape } from "../../services/postgraphile/src/hasura/literals.ts";
 import { runOperation, useDataGraph } from "./helpers.ts";
 import { ids } from "./seed.ts";
 
@@ -113,5 +118,95 @@ describe("lifted literals answer as the document as written", () => {
       const document = parse(source);
       expect(liftLiterals(graph.graph.schema, document, null).document).toBe(document);
     }
+  });
+});
+
+/** The data graph over HTTP as the service serves it (grafserv), lifting literals or running documents as written. */
+async function serveGraph(lift: boolean): Promise<{ post(query: string, variables?: Record<string, unknown>): Promise<unknown>; close(): Promise<void> }> {
+  const pool = createDataGraphPool(graph.db.url, 2);
+  const serv = postgraphile(makeDataGraphPreset(pool, { log: { error: () => {} }, liftLiterals: lift })).createServ(grafserv);
+  const server = createServer(serv.createHandler());
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+  return {
+    post: async (query, variables) => {
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+      return { status: response.status, body: await response.json() };
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((closed) => server.close(closed));
+      await serv.release();
+      await pool.end();
+    },
+  };
+}
+
+describe("over HTTP, texts of a known shape answer as the document as written", () => {
+  let lifted: Awaited<ReturnType<typeof serveGraph>>;
+  let written: Awaited<ReturnType<typeof serveGraph>>;
+  beforeAll(async () => {
+    [lifted, written] = await Promise.all([serveGraph(true), serveGraph(false)]);
+  });
+  afterAll(async () => {
+    await Promise.all([lifted?.close(), written?.close()]);
+  });
+
+  test.each(CASES)("%s", async (_name, source, variables) => {
+    for (let i = 0; i < 2; i++) expect(await lifted.post(source, variables)).toEqual(await written.post(source, variables));
+  });
+
+  test("execution errors keep the locations of the text as sent", async () => {
+    const doc = (limit: string) => `{\n  flow(limit: ${limit}) { id }\n}`;
+    await lifted.post(doc("-1"));
+    const answer = (await lifted.post(doc("-3"))) as { body: { errors: Array<{ message: string }> } };
+    expect(answer.body.errors[0]!.message).toMatch(/got -3/);
+    expect(answer).toEqual(await written.post(doc("-3")));
+  });
+});
+
+describe("substituteKnownShape", () => {
+  const preset = {};
+  const learn = (source: string) => liftLiterals(graph.graph.schema, parse(source), null, preset);
+
+  test("a text of a learnt shape becomes the learnt text, with its own literals as the shape's variables", () => {
+    const learnt = learn(BY_PK(ids.flowRun.a));
+    const body: { query?: unknown; variableValues?: unknown } = { query: BY_PK(ids.flowRun.b), variableValues: { other: 1 } };
+    substituteKnownShape(preset, body);
+    expect(body.query).toBe(BY_PK(ids.flowRun.a));
+    const names = Object.keys(learnt.variableValues!);
+    expect(body.variableValues).toEqual({ other: 1, [names[0]!]: ids.flowRun.b, [names[1]!]: -1 });
+    // and the lifted document runs with them
+    const run = liftLiterals(graph.graph.schema, parse(BY_PK(ids.flowRun.a)), body.variableValues as Record<string, unknown>, preset);
+    expect(run.document).toBe(learnt.document);
+    expect(run.variableValues).toBe(body.variableValues);
+  });
+
+  test("leaves alone the learnt text, unknown shapes, invalid literals, other raw literals and clients' own lifted names", () => {
+    learn(BY_PK(ids.flowRun.a));
+    learn(`{ flow_run(where: {parameters: {_contains: {x: 1}}}, limit: 2) { name } }`);
+    const unchanged = [
+      { query: BY_PK(ids.flowRun.a) },
+      { query: `{ flow(where: {name: {_eq: "never learnt"}}) { id } }` },
+      { query: BY_PK("not-a-uuid-at-all-but-36-characters!") },
+      { query: `{ flow_run(where: {parameters: {_contains: {x: 2}}}, limit: 3) { name } }` },
+      { query: BY_PK(ids.flowRun.b), variableValues: "not an object" },
+    ];
+    for (const body of unchanged) {
+      const before = { ...body };
+      substituteKnownShape(preset, body);
+      expect(body).toEqual(before);
+    }
+    // a client's variable named like a lifted one does not replace the literal it wrote
+    const body = { query: BY_PK(ids.flowRun.b), variableValues: { _hasura_literal_0: ids.flowRun.c } as Record<string, unknown> };
+    substituteKnownShape(preset, body);
+    expect(Object.values(body.variableValues)).toContain(ids.flowRun.b);
+    expect(Object.values(body.variableValues)).not.toContain(ids.flowRun.c);
+  });
+
+  test("without a learnt shape for the preset, nothing changes", () => {
+    const body = { query: BY_PK(ids.flowRun.b) };
+    substituteKnownShape({}, body);
+    expect(body).toEqual({ query: BY_PK(ids.flowRun.b) });
   });
 });

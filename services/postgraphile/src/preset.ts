@@ -13,7 +13,7 @@ import { registerFilterTypes } from "./hasura/filters.ts";
 import { registerFunctionArgTypes, rootFunctionFields } from "./hasura/functions.ts";
 import { graphqlTableName } from "./hasura/metadata.ts";
 import { buildModel, type DataGraphModel } from "./hasura/model.ts";
-import { liftLiterals } from "./hasura/literals.ts";
+import { liftLiterals, substituteKnownShape } from "./hasura/literals.ts";
 import { normalizeOrderBy } from "./hasura/normalize.ts";
 import { registerOrderingTypes } from "./hasura/ordering.ts";
 import { tableSource, type RowSource } from "./hasura/query.ts";
@@ -208,13 +208,21 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
       },
     },
   },
+  grafserv: {
+    middleware: {
+      processGraphQLRequestBody(next, event) {
+        if (event.resolvedPreset.schema?.hasuraLiftLiterals !== false) substituteKnownShape(event.resolvedPreset, event.body);
+        return next();
+      },
+    },
+  },
   grafast: {
     middleware: {
       prepareArgs(next, event) {
-        const { schema } = event.args;
-        const lifted = event.args.resolvedPreset?.schema?.hasuraLiftLiterals === false
+        const { schema, resolvedPreset } = event.args;
+        const lifted = resolvedPreset?.schema?.hasuraLiftLiterals === false
           ? event.args
-          : liftLiterals(schema, event.args.document, event.args.variableValues as Record<string, unknown> | undefined);
+          : liftLiterals(schema, event.args.document, event.args.variableValues as Record<string, unknown> | undefined, resolvedPreset);
         const { document, variableValues } = normalizeOrderBy(schema, lifted.document, lifted.variableValues as Record<string, unknown> | undefined);
         event.args.document = document;
         event.args.variableValues = variableValues;

@@ -32,6 +32,7 @@ import {
   visitWithTypeInfo,
   type DocumentNode,
   type GraphQLInputType,
+  type GraphQLScalarType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type ValueNode,
@@ -54,8 +55,10 @@ interface LiteralToken {
 
 interface Shape {
   document: DocumentNode;
-  /** Per literal token, in document order: the variable it becomes, or the raw text it must have. */
-  literals: Array<{ variable: string } | { raw: string }>;
+  /** The text of the document this shape was learnt from (grafserv keeps it parsed and validated). */
+  text: string;
+  /** Per literal token, in document order: the variable it becomes (of the literal's input type), or the raw text it must have. */
+  literals: Array<{ variable: string; type: GraphQLInputType } | { raw: string }>;
 }
 
 /** The string, int and float tokens of a document, and its shape key (the text with their contents blanked). */
@@ -105,7 +108,7 @@ function liftShape(schema: GraphQLSchema, document: DocumentNode, tokens: Litera
     const name = `${PREFIX}${definitions.length}`;
     const variable = { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: name } } as const;
     definitions.push({ kind: Kind.VARIABLE_DEFINITION, variable, type: parseType(String(type)), directives: [] });
-    literals[index] = { variable: name };
+    literals[index] = { variable: name, type: type! };
     return { ...variable, loc: node.loc };
   };
   const composite = {
@@ -143,7 +146,7 @@ function liftShape(schema: GraphQLSchema, document: DocumentNode, tokens: Litera
   };
   // (the lifted document must be valid in its own right, e.g. two fields merged under one name stay mergeable)
   if (validate(schema, lifted).length > 0) return undefined;
-  return { document: lifted, literals };
+  return { document: lifted, text, literals };
 }
 
 interface SchemaCache {
@@ -151,24 +154,43 @@ interface SchemaCache {
   shapes: LruCache<string, Shape | null>;
   /** per parsed document (grafserv hands out the same object for a repeated text) */
   documents: WeakMap<DocumentNode, { shape: Shape; values: Record<string, unknown> } | null>;
+  /** request texts that substituteKnownShape leaves as they are (repeated texts skip its scan) */
+  unchanged: LruCache<string, true>;
 }
 
 const caches = new WeakMap<GraphQLSchema, SchemaCache>();
+/** The cache of the schema each preset served last: grafserv's request-body hook knows the preset, not the schema. */
+const servedBy = new WeakMap<object, SchemaCache>();
+/** Variables made by substituteKnownShape, with the shape whose literal values they carry. */
+const substituted = new WeakMap<object, Shape>();
 
-/** Shapes remembered per schema. */
+/** Shapes (and unchanged texts) remembered per schema. */
 export const SHAPE_CACHE_SIZE = 500;
+
+function cacheOf(schema: GraphQLSchema): SchemaCache {
+  let cache = caches.get(schema);
+  if (!cache) {
+    cache = { shapes: new LruCache(SHAPE_CACHE_SIZE), documents: new WeakMap(), unchanged: new LruCache(SHAPE_CACHE_SIZE) };
+    caches.set(schema, cache);
+  }
+  return cache;
+}
 
 /**
  * The document to execute and its variables: the lifted form of `document`'s shape with its literals as variable
- * values, or `document` itself. `document` must have passed validation.
+ * values, or `document` itself. `document` must have passed validation. `preset` (the resolved preset serving
+ * `schema`) lets substituteKnownShape find the shapes learnt here.
  */
 export function liftLiterals(
   schema: GraphQLSchema,
   document: DocumentNode,
   variableValues: Record<string, unknown> | null | undefined,
+  preset?: object,
 ): { document: DocumentNode; variableValues: Record<string, unknown> | null | undefined } {
-  let cache = caches.get(schema);
-  if (!cache) caches.set(schema, (cache = { shapes: new LruCache(SHAPE_CACHE_SIZE), documents: new WeakMap() }));
+  const cache = cacheOf(schema);
+  if (preset) servedBy.set(preset, cache);
+  const substitutedShape = variableValues ? substituted.get(variableValues) : undefined;
+  if (substitutedShape) return { document: substitutedShape.document, variableValues };
   let known = cache.documents.get(document);
   if (known === undefined) {
     known = null;
@@ -180,7 +202,8 @@ export function liftLiterals(
         shape = liftShape(schema, document, scanned.tokens, text!) ?? null;
         cache.shapes.set(scanned.key, shape);
       }
-      if (shape) known = bind(shape, scanned.tokens, text!);
+      const values = shape ? bind(shape, scanned.tokens, text!) : null;
+      if (shape && values) known = { shape, values };
     }
     cache.documents.set(document, known);
   }
@@ -188,17 +211,55 @@ export function liftLiterals(
   return { document: known.shape.document, variableValues: { ...variableValues, ...known.values } };
 }
 
-/** This document's literal values for the shape's variables (null when a literal that stays does not match). */
-function bind(shape: Shape, tokens: LiteralToken[], text: string): { shape: Shape; values: Record<string, unknown> } | null {
+/**
+ * Before grafserv parses and validates a request: when its text has the shape of a document lifted before, the
+ * request becomes that document's text (which grafserv keeps parsed and validated) with this text's literal values
+ * as the shape's variables, so a document that differs from a known one only in its literals (Core's ids) costs a
+ * scan instead of a parse and a validation. The answer and its errors stay this document's own: the two texts
+ * differ only in the contents of literals of equal length (positions, lines and columns are the same), every
+ * literal that stays must be equal, and every lifted value must be a valid value of its type. Anything else, a
+ * literal that validation would reject included, goes on unchanged and runs as written.
+ */
+export function substituteKnownShape(preset: object, body: { query?: unknown; variableValues?: unknown }): void {
+  const cache = servedBy.get(preset);
+  const { query, variableValues } = body;
+  if (!cache || typeof query !== "string" || cache.unchanged.get(query)) return;
+  if (variableValues != null && (typeof variableValues !== "object" || Array.isArray(variableValues))) return;
+  const scanned = scan(query);
+  const shape = scanned && scanned.tokens.length > 0 ? cache.shapes.get(scanned.key) : undefined;
+  const values = shape && shape.text !== query ? bind(shape, scanned!.tokens, query, true) : null;
+  if (!shape || !values) {
+    if (shape !== undefined) cache.unchanged.set(query, true); // (a text of an unknown shape may still teach one)
+    return;
+  }
+  const variables = { ...(variableValues as Record<string, unknown> | null | undefined), ...values };
+  substituted.set(variables, shape);
+  body.query = shape.text;
+  body.variableValues = variables;
+}
+
+/**
+ * This document's literal values for the shape's variables: null when a literal that stays does not match or, with
+ * `checked`, when a value is not one of its type (the document has not been validated yet).
+ */
+function bind(shape: Shape, tokens: LiteralToken[], text: string, checked = false): Record<string, unknown> | null {
   const values: Record<string, unknown> = {};
   for (let i = 0; i < tokens.length; i++) {
     const literal = shape.literals[i]!;
     const token = tokens[i]!;
     if ("raw" in literal) {
       if (text.slice(token.start, token.end) !== literal.raw) return null;
-    } else {
-      values[literal.variable] = token.kind === TokenKind.STRING ? token.value : Number(token.value);
+      continue;
     }
+    const value = token.kind === TokenKind.STRING ? token.value : Number(token.value);
+    if (checked) {
+      try {
+        (getNamedType(literal.type) as GraphQLScalarType).parseValue(value);
+      } catch {
+        return null;
+      }
+    }
+    values[literal.variable] = value;
   }
-  return { shape, values };
+  return values;
 }
