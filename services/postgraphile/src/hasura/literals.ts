@@ -226,12 +226,11 @@ export function substituteKnownShape(preset: object, body: { query?: unknown; va
   if (!cache || typeof query !== "string" || cache.unchanged.get(query)) return;
   if (variableValues != null && (typeof variableValues !== "object" || Array.isArray(variableValues))) return;
   const scanned = scan(query);
-  const shape = scanned && scanned.tokens.length > 0 ? cache.shapes.get(scanned.key) : undefined;
-  const values = shape && shape.text !== query ? bind(shape, scanned!.tokens, query, true) : null;
-  if (!shape || !values) {
-    if (shape !== undefined) cache.unchanged.set(query, true); // (a text of an unknown shape may still teach one)
-    return;
-  }
+  if (!scanned || scanned.tokens.length === 0) return void cache.unchanged.set(query, true);
+  const shape = cache.shapes.get(scanned.key);
+  if (shape === undefined) return; // a shape not learnt yet: this text may teach it
+  const values = shape && shape.text !== query ? bind(shape, scanned.tokens, query, true) : null;
+  if (!shape || !values) return void cache.unchanged.set(query, true);
   const variables = { ...(variableValues as Record<string, unknown> | null | undefined), ...values };
   substituted.set(variables, shape);
   body.query = shape.text;
