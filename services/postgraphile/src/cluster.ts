@@ -90,8 +90,7 @@ export async function startWorkers(config: Config, log: Logger): Promise<Running
       else worker.process.kill("SIGKILL");
     });
 
-  const stop = (): Promise<void> =>
-    (stopping ??= Promise.all([...workers].map(stopWorker)).then(() => log.info("data graph stopped")));
+  const stop = (): Promise<void> => (stopping ??= Promise.all([...workers].map(stopWorker)).then(() => {}));
 
   const started = await Promise.allSettled(Array.from({ length: settings.workers }, fork));
   const failed = started.find((outcome) => outcome.status === "rejected");

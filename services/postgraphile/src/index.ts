@@ -22,13 +22,8 @@ export interface RunningDataGraph {
 export async function start(config: Config, log: Logger): Promise<RunningDataGraph> {
   const settings = config.services.postgraphile;
   // the cluster's primary only holds the port: it never loads PostGraphile
-  const running = settings.workers > 1 ? await startWorkers(config, log) : await serveInThisProcess(config, log);
+  const running = settings.workers > 1 ? await startWorkers(config, log) : await (await import("./server.ts")).serve(config, log);
   log.info({ port: running.address.port, host: settings.host, paths: GRAPHQL_PATHS, workers: settings.workers }, "data graph listening");
-  return running;
-}
-
-async function serveInThisProcess(config: Config, log: Logger): Promise<RunningDataGraph> {
-  const running = await (await import("./server.ts")).serve(config, log);
   let stopping: Promise<void> | undefined;
   return { ...running, stop: () => (stopping ??= running.stop().then(() => log.info("data graph stopped"))) };
 }
