@@ -36,6 +36,19 @@ describe("utility_downstream_tasks / utility_upstream_tasks", () => {
     expect(data.utility_upstream_tasks_aggregate).toEqual({ aggregate: { count: 7, max: { depth: 4 } } });
   });
 
+  test("a null or missing start_task_ids answers no rows (the function's answer for a NULL array), not an error", async () => {
+    for (const fn of ["utility_downstream_tasks", "utility_upstream_tasks"]) {
+      for (const args of ["{start_task_ids: null}", "{}", "{depth_limit: 3}", "{start_task_ids: $ids}"]) {
+        const header = args.includes("$ids") ? "query($ids: _uuid)" : "query";
+        const { data, errors } = await graph.run(
+          `${header} { ${fn}(args: ${args}) { task_id depth } ${fn}_aggregate(args: ${args}) { aggregate { count } } }`,
+          { ids: null },
+        );
+        expect({ fn, args, data, errors }).toEqual({ fn, args, data: { [fn]: [], [`${fn}_aggregate`]: { aggregate: { count: 0 } } }, errors: undefined });
+      }
+    }
+  });
+
   test("a malformed _uuid literal is a clear error", async () => {
     const result = await graph.run(`{ utility_downstream_tasks(args: {start_task_ids: "nope"}) { depth } }`);
     expect(result.errors?.[0]?.message).toMatch(/malformed array literal for type uuid\[\]/);

@@ -1,6 +1,8 @@
 // The Prefect Core 1.x state classes the server reasons about (spec §3.1): their hierarchy, colours and the derived
-// sets used by the queue, the state mutations and the towel loops. A state is classified by its class name (the
-// `type` of a serialized state, the `state` column of a run).
+// sets used by the queue, the state mutations and the towel loops, and the defaults Core's state constructors fill
+// in when a state is deserialised. A state is classified by its class name (the `type` of a serialized state, the
+// `state` column of a run).
+import { isoUtc, now } from "./schedules/time.ts";
 
 /** Every state class with its direct parent (`null` for the root). Order is the order of Core's definitions. */
 const PARENT: Readonly<Record<string, string | null>> = {
@@ -101,3 +103,40 @@ export const END_TIME_STATES: readonly string[] = ["Success", "Failed", "Cached"
 export const isRunning = (name: string | null | undefined): boolean => isSubclassOf(name, "Running");
 export const isFinished = (name: string | null | undefined): boolean => isSubclassOf(name, "Finished");
 export const isScheduled = (name: string | null | undefined): boolean => isSubclassOf(name, "Scheduled");
+
+/** A serialized Core state (StateSchema): at least `type`; everything else is kept as sent. */
+export type SerializedState = Record<string, unknown> & { type: string };
+
+/**
+ * Whether Core's constructor gives a state of this class the current time when it has no start time: Scheduled and
+ * its subclasses but Paused (which waits until someone acts), and Queued.
+ */
+export const startsNowByDefault = (name: string): boolean =>
+  name === "Queued" || (isSubclassOf(name, "Scheduled") && !isSubclassOf(name, "Paused"));
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/**
+ * A serialized state as v1 stored it after loading it through Core's StateSchema, whose constructors fill in what a
+ * bare state leaves out (docs/v1-compatibility.md, "States sent without their defaults"): `start_time` = `at` (UTC,
+ * as Python prints it) where startsNowByDefault, `run_count` 1 for Retrying, `loop_count` 1 for Looped, and the same
+ * for the state a meta state (Submitted, Queued, ClientFailed) wraps. Everything else is kept as sent; the input is
+ * not changed. Unknown types are left alone (the caller refuses them).
+ */
+export function withStateDefaults(state: SerializedState, at: string = isoUtc(now())): SerializedState {
+  let result = state;
+  const set = (key: string, value: unknown) => {
+    if (result === state) result = { ...state };
+    result[key] = value;
+  };
+  if (state.start_time == null && startsNowByDefault(state.type)) set("start_time", at);
+  if (state.type === "Retrying" && state.run_count == null) set("run_count", 1);
+  if (state.type === "Looped" && state.loop_count == null) set("loop_count", 1);
+  const inner = state.state;
+  if (isSubclassOf(state.type, "_MetaState") && isRecord(inner) && isStateName(inner.type)) {
+    const defaulted = withStateDefaults(inner as SerializedState, at);
+    if (defaulted !== inner) set("state", defaulted);
+  }
+  return result;
+}

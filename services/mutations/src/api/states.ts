@@ -12,7 +12,16 @@
 import pg from "pg";
 import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
 import { ApiError } from "../../../shared/src/errors.ts";
-import { FINISHED_STATES, RUNNING_STATES, isFinished, isRunning, isStateName } from "../../../shared/src/states.ts";
+import {
+  FINISHED_STATES,
+  RUNNING_STATES,
+  isFinished,
+  isRunning,
+  isStateName,
+  withStateDefaults,
+  type SerializedState,
+} from "../../../shared/src/states.ts";
+import { isoUtc, now } from "../../../shared/src/schedules/time.ts";
 import { normaliseDateTime } from "../graphql/scalars.ts";
 import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hook_events.ts";
 import { coalescer } from "./coalescer.ts";
@@ -29,8 +38,7 @@ export const SUBMITTED_LOCK_SECONDS = 30;
 export const STATE_TOO_LARGE = "State payload is too large.";
 export const ALREADY_SUBMITTED = "State update failed: this run has already been submitted.";
 
-/** A serialized Core state (StateSchema): at least `type`; everything else is kept as sent. */
-export type SerializedState = Record<string, unknown> & { type: string };
+export type { SerializedState };
 
 export interface StateItemResult {
   id: string;
@@ -45,27 +53,32 @@ interface PreparedState {
   start_time: string | null;
 }
 
-/** Checks a serialized state and extracts the columns stored beside it. Throws ApiError when it is unusable. */
-export function prepareState(state: unknown): PreparedState {
-  if (state === null || typeof state !== "object" || Array.isArray(state)) {
+/**
+ * Checks a serialized state, fills in the defaults v1's deserialisation gave it (withStateDefaults: a bare
+ * `{"type": "Scheduled"}` from the UI starts now) and extracts the columns stored beside it. Throws ApiError when it
+ * is unusable. `at`: the time a state without its start time starts at.
+ */
+export function prepareState(sent: unknown, at?: string): PreparedState {
+  if (sent === null || typeof sent !== "object" || Array.isArray(sent)) {
     throw new ApiError("Invalid state: expected a serialized state object.");
   }
-  const text = JSON.stringify(state);
+  const text = JSON.stringify(sent);
   if (Buffer.byteLength(text, "utf8") + PYTHON_STR_OVERHEAD > MAX_STATE_BYTES) throw new ApiError(STATE_TOO_LARGE);
-  const record = state as Record<string, unknown>;
-  if (!isStateName(record.type)) throw new ApiError(`Invalid state: unknown state type ${JSON.stringify(record.type ?? null)}.`);
+  const type = (sent as Record<string, unknown>).type;
+  if (!isStateName(type)) throw new ApiError(`Invalid state: unknown state type ${JSON.stringify(type ?? null)}.`);
+  const record = withStateDefaults(sent as SerializedState, at);
   const message = record.message == null ? null : String(record.message);
   let start_time: string | null = null;
   if (record.start_time != null) {
     start_time = normaliseDateTime(record.start_time) ?? null;
     if (start_time === null) throw new ApiError(`Invalid state: could not parse start_time ${JSON.stringify(record.start_time)}.`);
   }
-  return { state: record as SerializedState, type: record.type, message, start_time };
+  return { state: record, type, message, start_time };
 }
 
-/** A Core state as its serialized form, for the states the server writes itself. */
+/** A Core state as its serialized form, for the states the server writes itself (with its constructor's defaults). */
 export function serializedState(type: string, message: string, extra: Record<string, unknown> = {}): SerializedState {
-  return { type, message, context: {}, cached_inputs: {}, _result: { type: "NoResultType" }, ...extra };
+  return withStateDefaults({ type, message, context: {}, cached_inputs: {}, _result: { type: "NoResultType" }, ...extra });
 }
 
 /**
@@ -205,8 +218,9 @@ interface BatchRow {
 type BatchItem = ReturnType<typeof toBatch>[number];
 
 function toBatch(items: { id: string; state: unknown }[], idKey: "flow_run_id" | "task_run_id") {
+  const at = isoUtc(now());
   return items.map((item) => {
-    const prepared = prepareState(item.state);
+    const prepared = prepareState(item.state, at);
     return { [idKey]: item.id, state: prepared.state, type: prepared.type, message: prepared.message, start_time: prepared.start_time };
   });
 }

@@ -21,9 +21,11 @@ export function functionSource(model: DataGraphModel, fn: FunctionSpec): RowSour
     from(values: ListArgValues) {
       const given = (values.args ?? {}) as Record<string, unknown>;
       const args = fn.args
-        .filter((arg) => given[arg.name] != null)
+        .filter((arg) => given[arg.name] != null || !arg.hasDefault)
         .map((arg) => {
-          const value = arg.type === "_uuid" ? parseUuidArray(given[arg.name]) : given[arg.name];
+          const sent = given[arg.name];
+          if (sent == null) return sql`${sql.identifier(arg.name)} => NULL::${arg.sqlType}`;
+          const value = arg.type === "_uuid" ? parseUuidArray(sent) : sent;
           if (arg.type === "Int" && (typeof value !== "number" || !Number.isInteger(value))) {
             throw new SafeError(`expected an integer for "${arg.name}"`);
           }

@@ -27,8 +27,11 @@ export interface FunctionSpec {
   function: string;
   /** GraphQL name of the table whose rows the function returns. */
   returns: string;
-  /** Arguments in SQL order; `type` names the GraphQL input scalar. */
-  args: ReadonlyArray<{ name: string; type: "_uuid" | "Int"; sqlType: SQL }>;
+  /**
+   * Arguments in SQL order; `type` names the GraphQL input scalar. An argument with a SQL default is left out of the
+   * call when null or missing; one without is passed as NULL (the function answers no rows for a NULL array).
+   */
+  args: ReadonlyArray<{ name: string; type: "_uuid" | "Int"; sqlType: SQL; hasDefault?: boolean }>;
 }
 
 export const TRACKED_TABLES: readonly TrackedTable[] = [
@@ -124,7 +127,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     returns: "utility_traversal",
     args: [
       { name: "start_task_ids", type: "_uuid", sqlType: sql`uuid[]` },
-      { name: "depth_limit", type: "Int", sqlType: sql`integer` },
+      { name: "depth_limit", type: "Int", sqlType: sql`integer`, hasDefault: true },
     ],
   },
   {
@@ -134,7 +137,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     returns: "utility_traversal",
     args: [
       { name: "start_task_ids", type: "_uuid", sqlType: sql`uuid[]` },
-      { name: "depth_limit", type: "Int", sqlType: sql`integer` },
+      { name: "depth_limit", type: "Int", sqlType: sql`integer`, hasDefault: true },
     ],
   },
 ];
