@@ -45,8 +45,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts a gateway (and, distributed, its two subgraphs in this process) on `databaseUrl`; waits until composed. */
-export async function startStack(mode: Mode, databaseUrl: string, env: Record<string, string> = {}): Promise<Stack> {
+/**
+ * Starts a gateway (and, distributed, its two subgraphs in this process) on `databaseUrl`; waits until composed.
+ * `reachDataGraph`: given the data graph's port, the port the gateway is to reach it on (a proxy in between).
+ */
+export async function startStack(
+  mode: Mode,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  reachDataGraph: (port: number) => Promise<number> | number = (port) => port,
+): Promise<Stack> {
   let dataGraph: RunningDataGraph | undefined;
   let mutations: MutationsService | undefined;
   let mutationsDb: Pool | undefined;
@@ -62,7 +70,7 @@ export async function startStack(mode: Mode, databaseUrl: string, env: Record<st
     mutationsDb = createPool(databaseUrl, 5);
     mutations = await createMutationsService({ db: mutationsDb, config: base, log });
     const address = await mutations.listen(0, "127.0.0.1");
-    settings.PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL = `http://127.0.0.1:${dataGraph.address.port}/graphql`;
+    settings.PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL = `http://127.0.0.1:${await reachDataGraph(dataGraph.address.port)}/graphql`;
     settings.PREFECT_SERVER__SERVICES__MUTATIONS__URL = `http://127.0.0.1:${address.port}/graphql/`;
   }
   const gateway = await startGateway(gatewayConfig(settings), log, { retryMs: 200 });

@@ -16,6 +16,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
+import { SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.ts";
 import { createPool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 
@@ -75,20 +76,35 @@ export interface RemoteSubgraphOptions {
   timeoutMs: number;
   /** Which incoming headers go along (default none). */
   forwardHeaders?: (headers: IncomingHeaders) => Record<string, string>;
+  /** Close a connection idle this long (ms; default SUBGRAPH_CLIENT_IDLE_MS). */
+  idleTimeoutMs?: number;
 }
+
+/** A reused keep-alive connection that the subgraph closed before it read the request. */
+class StaleConnection extends Error {}
+
+const isStaleConnection = (error: Error & { code?: string }, reusedSocket: boolean): boolean =>
+  reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE");
 
 /** A subgraph reached over HTTP. */
 export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
   const url = new URL(options.url);
   const secure = url.protocol === "https:";
-  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new Agent({ keepAlive: true, maxSockets: 64 });
-  const post = (body: string, extraHeaders: Record<string, string>): Promise<{ status: number; text: string }> =>
+  // Idle connections are closed by us before the subgraph would close them (SERVER_KEEP_ALIVE_MS).
+  const agentOptions = { keepAlive: true, maxSockets: 64, timeout: options.idleTimeoutMs ?? SUBGRAPH_CLIENT_IDLE_MS };
+  const agent = secure ? new HttpsAgent(agentOptions) : new Agent(agentOptions);
+  const attempt = (
+    body: string,
+    extraHeaders: Record<string, string>,
+    connection: Agent | false,
+  ): Promise<{ status: number; text: string }> =>
     new Promise((resolve, reject) => {
+      let answered = false;
       const request = (secure ? httpsRequest : httpRequest)(
         url,
         {
           method: "POST",
-          agent,
+          agent: connection,
           headers: {
             ...extraHeaders,
             "content-type": "application/json",
@@ -98,6 +114,7 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
           timeout: options.timeoutMs,
         },
         (response) => {
+          answered = true;
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
@@ -107,11 +124,22 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
       request.on("timeout", () =>
         request.destroy(new SubgraphError(`Subgraph "${options.name}" did not answer within ${options.timeoutMs / 1000} s.`)),
       );
-      request.on("error", (error) =>
-        reject(error instanceof SubgraphError ? error : new SubgraphError(`Subgraph "${options.name}" at ${options.url} is unreachable: ${error.message}`)),
-      );
+      request.on("error", (error: Error & { code?: string }) => {
+        if (!answered && isStaleConnection(error, request.reusedSocket)) return reject(new StaleConnection());
+        reject(error instanceof SubgraphError ? error : new SubgraphError(`Subgraph "${options.name}" at ${options.url} is unreachable: ${error.message}`));
+      });
       request.end(body);
     });
+  // A request on a reused connection that the subgraph reset before any byte of an answer never reached it (the
+  // subgraph closed the idle connection as we reused it): it is sent once more, on a new connection of its own.
+  const post = async (body: string, extraHeaders: Record<string, string>): Promise<{ status: number; text: string }> => {
+    try {
+      return await attempt(body, extraHeaders, agent);
+    } catch (error) {
+      if (!(error instanceof StaleConnection)) throw error;
+      return attempt(body, extraHeaders, false);
+    }
+  };
   const exchange = (request: SubgraphRequest, headers: IncomingHeaders) =>
     post(
       JSON.stringify({ query: request.query, variables: request.variables ?? null, operationName: request.operationName ?? null }),

@@ -1,6 +1,7 @@
 // The HTTP side of the service: `GET /health`, and GraphQL (Apollo Server 5, no framework) at the configured path,
 // with and without its trailing slash. Each piece is installed by a small function onto a route table.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createHttpServer } from "../../shared/src/http.ts";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server";
 import type { Config } from "../../shared/src/config.ts";
@@ -160,7 +161,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     apollo,
     hooks,
     context,
-    http: createServer((request, response) => {
+    http: createHttpServer((request, response) => {
       const path = new URL(request.url ?? "/", "http://localhost").pathname;
       const handler = routes.get(path);
       if (!handler) return sendJson(response, 404, { error: `no route for ${path}` });

@@ -1,7 +1,8 @@
 // The data graph's HTTP server in this process: v1's Hasura-shaped GraphQL on PostGraphile.
 //   POST /graphql, /v1alpha1/graphql   GraphQL (the second is v1's Hasura path)
 //   GET  /health                       200 {"status":"ok"} (compose health checks)
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createHttpServer } from "../../shared/src/http.ts";
 import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
@@ -65,7 +66,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
   const routes: Route[] = [];
   installHealth(routes);
   installGraphQL(routes, (req, res) => graphql(req, res));
-  const server = createServer((req, res) => {
+  const server = createHttpServer((req, res) => {
     if (!routes.some((route) => route(req, res))) {
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
     }
