@@ -68,6 +68,21 @@ describe("flow run states", () => {
     expect((await run(flowRunId)).state).toBe("Submitted");
   });
 
+  test("a run queued again after its Submitted (a Restart) may be submitted again within the 30 s", async () => {
+    const { flowRunId } = await newRun([]);
+    const input = { input: { states: [{ flow_run_id: flowRunId, state: state("Submitted") }] } };
+    await setFlowRunState(h, flowRunId, "Submitted");
+    await setFlowRunState(h, flowRunId, "Running");
+    await setFlowRunState(h, flowRunId, "Failed");
+    expect(await h.error(SET_FLOW_RUN_STATES, input)).toBe("State update failed: this run has already been submitted.");
+    await setFlowRunState(h, flowRunId, "Scheduled");
+    await h.ok(SET_FLOW_RUN_STATES, input);
+    expect((await run(flowRunId)).state).toBe("Submitted");
+    // and that new submission holds its own lock
+    await setFlowRunState(h, flowRunId, "Running");
+    expect(await h.error(SET_FLOW_RUN_STATES, input)).toBe("State update failed: this run has already been submitted.");
+  });
+
   test("Submitted records the agent of X-PREFECT-AGENT-ID when it exists", async () => {
     const { flowRunId, tenantId } = await newRun([]);
     const agent = await h.ok(`mutation($t: UUID) { register_agent(input: {tenant_id: $t, type: "LocalAgent"}) { id } }`, { t: tenantId });

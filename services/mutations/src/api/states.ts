@@ -7,7 +7,7 @@
 // - concurrent set_task_run_states requests on the pool share statements (coalescer.ts), each request still
 //   all-or-nothing on its own;
 // - the Submitted lock lives in Postgres (a Submitted state on the run in the last 30 s), so it holds across
-//   replicas and restarts;
+//   replicas and restarts, and it ends when the run is queued again (a Restart within the 30 s);
 // - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement.
 import pg from "pg";
 import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
@@ -15,6 +15,7 @@ import { ApiError } from "../../../shared/src/errors.ts";
 import {
   FINISHED_STATES,
   RUNNING_STATES,
+  SCHEDULED_STATES,
   isFinished,
   isRunning,
   isStateName,
@@ -111,7 +112,10 @@ checked AS (
           OVER (PARTITION BY input.flow_run_id ORDER BY input.ord ROWS UNBOUNDED PRECEDING) > 1
         OR (run.state = 'Submitted' AND run.state_timestamp > now() - make_interval(secs => $3))
         OR EXISTS (SELECT 1 FROM flow_run_state s WHERE s.flow_run_id = input.flow_run_id AND s.state = 'Submitted'
-                   AND s.timestamp > now() - make_interval(secs => $3)))
+                   AND s.timestamp > now() - make_interval(secs => $3)
+                   -- a run queued again since (a restart) may be submitted again
+                   AND NOT EXISTS (SELECT 1 FROM flow_run_state later WHERE later.flow_run_id = s.flow_run_id
+                                   AND later.version > s.version AND later.state = ANY($6::text[]))))
       THEN '${ALREADY_SUBMITTED}'
     END AS error
   FROM input LEFT JOIN run ON run.id = input.flow_run_id
@@ -253,7 +257,7 @@ export async function setFlowRunStates(
   const { rows } = await db.query<BatchRow>({
     name: "mutations.set_flow_run_states",
     text: SET_FLOW_RUN_STATES_SQL,
-    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES],
+    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES],
   });
   const written = results(rows);
   await fireCloudHooks(db, hooks, rows.map((row) => row.hooked_state_id));
