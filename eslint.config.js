@@ -1,6 +1,8 @@
-// Lint rules: the recommended sets of ESLint and typescript-eslint, plus a few that keep the code honest.
+// Lint rules: the recommended sets of ESLint and typescript-eslint, plus a few that keep the code honest, and the
+// layout's boundary rule (eslint/boundaries.js).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { boundaries } from "./eslint/boundaries.js";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "tests/.venv/", "coverage/", "dist/"] },
@@ -14,6 +16,11 @@ export default tseslint.config(
       "no-console": ["error", { allow: ["error"] }],
       eqeqeq: ["error", "always", { null: "ignore" }],
     },
+  },
+  {
+    files: ["services/**"],
+    plugins: { boundaries },
+    rules: { "boundaries/no-cross-service-import": "error" },
   },
   {
     files: ["bin/**", "services/cli/**", "bench/**", "tests/**"],

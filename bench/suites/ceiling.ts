@@ -11,7 +11,7 @@
 //     the gap between it and a service figure is not an exact measure of what Node and HTTP cost.
 // The rows are the same for all of them: `bench_target` numbers the task runs of 100 Running flow runs 1..10,000.
 import type pg from "pg";
-import { setTaskRunStates } from "../../services/mutations/src/api/states.ts";
+import { setTaskRunStates } from "../../services/domain/src/states.ts";
 import { captureQuery, inlineParameters, sqlLiteral } from "../lib/capture.ts";
 import { seedOnce, type SeedInfo } from "../lib/database.ts";
 import { measureSql, type LoadPlan } from "../lib/measure.ts";

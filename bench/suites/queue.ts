@@ -3,7 +3,7 @@
 // Scheduled far ahead, Running (with running task runs, which the poll also looks at), or finished. Straight to
 // the mutations service, through the gateway, and the service's own statement through pgbench.
 import type pg from "pg";
-import { getRunsInQueue } from "../../services/mutations/src/api/runs.ts";
+import { getRunsInQueue } from "../../services/domain/src/runs.ts";
 import { captureQuery, inlineParameters, sqlLiteral } from "../lib/capture.ts";
 import { seedOnce, type SeedInfo } from "../lib/database.ts";
 import { measureHttp, measureSql, type LoadPlan } from "../lib/measure.ts";

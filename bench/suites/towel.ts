@@ -14,9 +14,9 @@
 // own pass durations, with the three loops running side by side.
 import type pg from "pg";
 import { createPool } from "../../services/shared/src/database/pool.ts";
-import { runLazarus } from "../../services/towel/src/loops/lazarus.ts";
-import { runScheduler } from "../../services/towel/src/loops/scheduler.ts";
-import { runZombieKiller } from "../../services/towel/src/loops/zombie_killer.ts";
+import { runLazarus } from "../../services/domain/src/towel/lazarus.ts";
+import { runScheduler } from "../../services/domain/src/towel/scheduler.ts";
+import { runZombieKiller } from "../../services/domain/src/towel/zombie_killer.ts";
 import { seedOnce, type SeedInfo } from "../lib/database.ts";
 import type { RssSampler } from "../lib/rss.ts";
 import { startService, stopServices, type ServiceOptions } from "../lib/services.ts";

@@ -1,7 +1,7 @@
 // create-tenant: the domain function the mutations service will reuse, and the CLI command around it.
 import { describe, expect, test } from "vitest";
-import { createTenant, INVALID_SLUG, toSlug } from "../../services/mutations/src/api/tenants.ts";
-import { ApiError, UNIQUENESS_VIOLATION } from "../../services/shared/src/errors.ts";
+import { createTenant, INVALID_SLUG, toSlug } from "../../services/domain/src/tenants.ts";
+import { ApiError, UNIQUENESS_VIOLATION } from "../../services/domain/src/errors.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { runCli } from "./run.ts";
 

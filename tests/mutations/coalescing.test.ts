@@ -1,11 +1,11 @@
-// Concurrent set_task_run_states requests share statements (services/mutations/src/api/coalescer.ts): while
+// Concurrent set_task_run_states requests share statements (services/domain/src/coalescer.ts): while
 // TASK_RUN_STATE_STATEMENTS statements are in flight, later requests wait and the next statement carries them all.
 // Each request must still get exactly what it would have got alone. The bursts call the API on the pool, all in one
 // tick, so which requests share a statement is deterministic: the first TASK_RUN_STATE_STATEMENTS go alone, the
 // rest together; the statements are counted with a spy on the pool's query.
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { withTransaction } from "../../services/shared/src/database/pool.ts";
-import { SHARED_STATEMENT_MAX_ITEMS, setTaskRunStates, TASK_RUN_STATE_STATEMENTS } from "../../services/mutations/src/api/states.ts";
+import { SHARED_STATEMENT_MAX_ITEMS, setTaskRunStates, TASK_RUN_STATE_STATEMENTS } from "../../services/domain/src/states.ts";
 import { INTERNAL_ERROR } from "../../services/mutations/src/graphql/errors.ts";
 import { SET_TASK_RUN_STATES, createFlowRun, setFlowRunState, setupFlow, state, task, useMutations } from "./helpers.ts";
 

@@ -8,7 +8,7 @@
 //   - two agents racing to Submit the same run → exactly one succeeds, the other gets v1's error;
 //   - 20 concurrent writers on one task run (and on one flow run) → strictly increasing versions, every row kept.
 import { beforeAll, describe, expect, test } from "vitest";
-import { ALREADY_SUBMITTED, TASK_RUN_STATE_STATEMENTS } from "../../services/mutations/src/api/states.ts";
+import { ALREADY_SUBMITTED, TASK_RUN_STATE_STATEMENTS } from "../../services/domain/src/states.ts";
 import { SET_FLOW_RUN_STATES, SET_TASK_RUN_STATES, createFlowRun, setFlowRunState, setupFlow, state, task, unique, useMutations } from "./helpers.ts";
 
 const POOL_SIZE = 20;

@@ -1,6 +1,6 @@
 // Schedules: acceptance checks 32–39, 35 (unarchive), 49 (the API's run creation for the scheduler loop).
 import { describe, expect, test } from "vitest";
-import { scheduleFlowRuns, unarchiveFlow } from "../../services/mutations/src/api/schedules.ts";
+import { scheduleFlowRuns, unarchiveFlow } from "../../services/domain/src/scheduling.ts";
 import { createFlow, createFlowRun, createProject, createTenant, setFlowRunState, setupFlow, unique, useMutations } from "./helpers.ts";
 
 const h = useMutations();

@@ -1,6 +1,6 @@
 // The service itself: HTTP wiring, scalars, error mapping, hello/api/reference_data (acceptance check 61).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { normaliseDateTime, normaliseUuid } from "../../services/mutations/src/graphql/scalars.ts";
+import { normaliseDateTime, normaliseUuid } from "../../services/domain/src/inputs.ts";
 import { createTenant, useMutations } from "./helpers.ts";
 
 const h = useMutations();

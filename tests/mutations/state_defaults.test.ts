@@ -4,8 +4,8 @@
 // state columns and the stored serialized_state, for flow and task runs, alone, batched and coalesced, and in the
 // queue an agent polls.
 import { describe, expect, test } from "vitest";
-import { SHARED_STATEMENT_MAX_ITEMS, setTaskRunStates } from "../../services/mutations/src/api/states.ts";
-import { startsNowByDefault, STATE_NAMES, withStateDefaults } from "../../services/shared/src/states.ts";
+import { SHARED_STATEMENT_MAX_ITEMS, setTaskRunStates } from "../../services/domain/src/states.ts";
+import { startsNowByDefault, STATE_NAMES, withStateDefaults } from "../../services/domain/src/state_classes.ts";
 import { SET_FLOW_RUN_STATES, SET_TASK_RUN_STATES, createFlowRun, setFlowRunState, setupFlow, task, useMutations } from "./helpers.ts";
 
 const h = useMutations();

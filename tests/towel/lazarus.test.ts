@@ -1,7 +1,7 @@
 // Lazarus pass (spec §5; acceptance checks 42–44), on a real database, without the queues.
 import { beforeEach, describe, expect, test } from "vitest";
 import { createPool } from "../../services/shared/src/database/pool.ts";
-import { runLazarus } from "../../services/towel/src/loops/lazarus.ts";
+import { runLazarus } from "../../services/domain/src/towel/lazarus.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { flowRun, insertRun, logsOf } from "./fixtures.ts";
 

@@ -3,8 +3,8 @@
 // service's set-based run creation: acceptance checks 36–39 and 49, on a real database. The flows' schedules are
 // stored as the API stores them (create_flow / set_flow_group_schedule), then the towel's pass creates the runs.
 import { beforeEach, describe, expect, test } from "vitest";
-import { runScheduler, type SchedulerOptions } from "../../services/towel/src/loops/scheduler.ts";
-import { fromDate } from "../../services/shared/src/schedules/index.ts";
+import { runScheduler, type SchedulerOptions } from "../../services/domain/src/towel/scheduler.ts";
+import { fromDate } from "../../services/domain/src/schedules/index.ts";
 import { insertFlow } from "../database/fixtures.ts";
 import { createFlow, createProject, createTenant, setupFlow, unique, useMutations } from "../mutations/helpers.ts";
 import { captureLogs } from "./harness.ts";

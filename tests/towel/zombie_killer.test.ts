@@ -1,6 +1,6 @@
 // ZombieKiller pass (spec §5; acceptance checks 45–48), on a real database, without the queues.
 import { beforeEach, describe, expect, test } from "vitest";
-import { runZombieKiller } from "../../services/towel/src/loops/zombie_killer.ts";
+import { runZombieKiller } from "../../services/domain/src/towel/zombie_killer.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { flowRun, insertRun, logsOf, setFlowRunState, setTaskRunState, taskRun } from "./fixtures.ts";
 

@@ -3,7 +3,7 @@
 // gateway to both subgraphs over HTTP), and checked by the effect a user waits for: the run back in the agent's
 // queue, the rows in the database. docs/ui.md lists the pages and buttons these cover.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { END_TIME_STATES, startsNowByDefault } from "../../services/shared/src/states.ts";
+import { END_TIME_STATES, startsNowByDefault } from "../../services/domain/src/state_classes.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { startStack, type Stack } from "../gateway/helpers.ts";
 import { edge, serializedFlow, task, unique } from "../mutations/helpers.ts";

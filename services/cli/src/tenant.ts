@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { config } from "../../shared/src/config.ts";
 import { createPool } from "../../shared/src/database/pool.ts";
-import { createTenant, toSlug } from "../../mutations/src/api/tenants.ts";
+import { createTenant, toSlug } from "../../domain/src/tenants.ts";
 
 export function createTenantCommand(): Command {
   return new Command("create-tenant")

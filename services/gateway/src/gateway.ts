@@ -12,6 +12,7 @@ import { ApolloServer, HeaderMap, type GraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
+import { prefectHeaders } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { depthLimitRule } from "./depth.ts";
 import { Router } from "./fastpath.ts";
@@ -20,7 +21,6 @@ import {
   inProcessDataGraph,
   inProcessMutations,
   MUTATIONS,
-  prefectHeaders,
   remoteSubgraph,
   SubgraphDataSource,
   type GatewayContext,

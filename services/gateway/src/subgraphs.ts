@@ -3,38 +3,27 @@
 //   - remote (mode distributed): an HTTP POST to the subgraph's URL on a keep-alive agent, with
 //     `accept: application/json` (otherwise grafserv answers validation and variable errors with HTTP 400 and the
 //     message would be lost behind the status) and, for the mutations service, the `x-prefect-*` request headers;
-//   - in-process (mode in_process): the data graph executed with grafast on a schema built here, and the mutations
-//     service's own Apollo server driven with `executeOperation`, so its error mapping and context are exactly
-//     what its HTTP endpoint would give.
+//   - in-process (mode in_process): each service's graph built in this process by the service itself (its entry
+//     point's inProcessDataGraph / inProcessMutations), so its error mapping and context are exactly what its HTTP
+//     endpoint would give.
 // The gateway's query planner reaches them through `SubgraphDataSource`, the fast path calls `send` directly:
 // both paths therefore see the same answers.
 // The in-process implementations load PostGraphile and the mutations service only when that mode is used: a
-// distributed gateway never imports them (they cost it about 45 MB of resident memory).
+// distributed gateway never imports them (they would cost it tens of MB of resident memory).
 import { Agent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
-import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
-import { SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.ts";
-import { createPool } from "../../shared/src/database/pool.ts";
+import { prefectHeaders, SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.ts";
+import type { GraphQLRequest, GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 
 export const DATA_GRAPH = "postgraphile";
 export const MUTATIONS = "mutations";
 
-export interface SubgraphRequest {
-  query: string;
-  variables?: Record<string, unknown> | null;
-  operationName?: string | null;
-}
-
-/** A GraphQL response as the subgraph sent it. */
-export interface SubgraphResponse {
-  data?: Record<string, unknown> | null;
-  errors?: GraphQLFormattedError[];
-  extensions?: Record<string, unknown>;
-}
+export type SubgraphRequest = GraphQLRequest;
+export type SubgraphResponse = GraphQLResponse;
 
 /** The incoming request's headers, names lower-cased. */
 export type IncomingHeaders = Readonly<Record<string, string>>;
@@ -52,13 +41,6 @@ export interface Subgraph {
   /** Whether it answers at all (`{ __typename }`); used by GET /ready. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The `x-prefect-*` headers, which v1's gateway forwarded to the Python service (agent id, Core version…). */
-export function prefectHeaders(headers: IncomingHeaders): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (name.startsWith("x-prefect")) kept[name] = value;
-  return kept;
 }
 
 export class SubgraphError extends Error {
@@ -176,83 +158,25 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
   };
 }
 
-const formatted = (error: GraphQLError): GraphQLFormattedError => error.toJSON();
+/** A service's graph built inside this process, as a subgraph. */
+const inProcess = (name: string, graph: InProcessGraph): Subgraph => ({
+  name,
+  url: `inproc://${name}`,
+  send: (request, headers = {}) => graph.send(request, prefectHeaders(headers)),
+  ping: () => graph.ping(),
+  close: () => graph.close(),
+});
 
-/**
- * The data graph inside this process: PostGraphile's schema with its own pool, executed by grafast, errors masked
- * as the postgraphile service masks them.
- */
+/** The data graph inside this process (loaded only in this mode: it costs a distributed gateway memory). */
 export async function inProcessDataGraph(config: Config, log: Logger): Promise<Subgraph> {
-  const [{ grafast }, { makeMaskError }, { makeDataGraphSchema }] = await Promise.all([
-    import("postgraphile/grafast"),
-    import("../../postgraphile/src/errors.ts"),
-    import("../../postgraphile/src/preset.ts"),
-  ]);
-  const graph = await makeDataGraphSchema({
-    connectionString: config.database.connection_url,
-    poolSize: config.database.pool_size,
-    enableTableMutations: config.services.postgraphile.enable_table_mutations,
-  });
-  const maskError = makeMaskError(log);
-  const send = async (request: SubgraphRequest): Promise<SubgraphResponse> => {
-    const result = await grafast({
-      schema: graph.schema,
-      resolvedPreset: graph.resolvedPreset,
-      requestContext: {},
-      source: request.query,
-      variableValues: request.variables ?? undefined,
-      operationName: request.operationName ?? undefined,
-    });
-    if (Symbol.asyncIterator in result) throw new SubgraphError("streamed results are not supported");
-    const response: SubgraphResponse = {};
-    if (result.errors) response.errors = result.errors.map((error) => formatted(maskError(error)));
-    if ("data" in result) response.data = result.data as Record<string, unknown> | null;
-    if (result.extensions) response.extensions = result.extensions as Record<string, unknown>;
-    return response;
-  };
-  return {
-    name: DATA_GRAPH,
-    url: `inproc://${DATA_GRAPH}`,
-    send,
-    async ping() {
-      await graph.pool.query("select 1");
-    },
-    close: () => graph.release(),
-  };
+  const { inProcessDataGraph: build } = await import("../../postgraphile/src/index.ts");
+  return inProcess(DATA_GRAPH, await build(config, log));
 }
 
-/** The mutations service inside this process: its Apollo server without the HTTP listener, on a pool of its own. */
+/** The mutations service inside this process. */
 export async function inProcessMutations(config: Config, log: Logger): Promise<Subgraph> {
-  const { createMutationsService } = await import("../../mutations/src/server.ts");
-  const db = createPool(config.database.connection_url, config.database.pool_size);
-  let service;
-  try {
-    service = await createMutationsService({ db, config, log });
-  } catch (error) {
-    await db.end();
-    throw error;
-  }
-  const { apollo, context } = service;
-  const send = async (request: SubgraphRequest, headers: IncomingHeaders = {}): Promise<SubgraphResponse> => {
-    const response = await apollo.executeOperation(
-      { query: request.query, variables: request.variables ?? undefined, operationName: request.operationName ?? undefined },
-      { contextValue: context(prefectHeaders(headers)) },
-    );
-    if (response.body.kind !== "single") throw new SubgraphError("incremental delivery is not supported");
-    return response.body.singleResult as SubgraphResponse;
-  };
-  return {
-    name: MUTATIONS,
-    url: `inproc://${MUTATIONS}`,
-    send,
-    async ping() {
-      await db.query("select 1");
-    },
-    async close() {
-      await service.stop();
-      await db.end();
-    },
-  };
+  const { inProcessMutations: build } = await import("../../mutations/src/index.ts");
+  return inProcess(MUTATIONS, await build(config, log));
 }
 
 /** The incoming request's headers, as the gateway keeps them in its request context. */

@@ -5,6 +5,8 @@ import { createPool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { createMutationsService } from "./server.ts";
 
+export { inProcessMutations } from "./in_process.ts";
+
 export async function start(config: Config, log: Logger): Promise<{ stop(): Promise<void> }> {
   const db = createPool(config.database.connection_url, config.database.pool_size);
   const service = await createMutationsService({ db, config, log });

@@ -1,15 +1,15 @@
 // The HTTP side of the service: `GET /health`, and GraphQL (Apollo Server 5, no framework) at the configured path,
 // with and without its trailing slash. Each piece is installed by a small function onto a route table.
 import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createHttpServer } from "../../shared/src/http.ts";
+import { createHttpServer, prefectHeaders } from "../../shared/src/http.ts";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server";
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
-import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "./api/cloud_hook_events.ts";
-import { prefectHeaders, type Context } from "./graphql/context.ts";
+import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
+import type { Context } from "./graphql/context.ts";
 import { formatError } from "./graphql/errors.ts";
 import { serverVersion } from "./graphql/resolvers/root.ts";
 import { buildServiceSchema } from "./graphql/schema.ts";
@@ -152,7 +152,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     db: options.db,
     config: options.config,
     log: options.log,
-    headers: prefectHeaders(Object.entries(headers)),
+    headers: prefectHeaders(headers),
     hooks,
   });
 

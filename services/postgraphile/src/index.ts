@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import type { InProcessGraph } from "../../shared/src/graphql.ts";
 import { startWorkers } from "./cluster.ts";
 
 export const GRAPHQL_PATHS = ["/graphql", "/v1alpha1/graphql"] as const;
@@ -26,4 +27,9 @@ export async function start(config: Config, log: Logger): Promise<RunningDataGra
   log.info({ port: running.address.port, host: settings.host, paths: GRAPHQL_PATHS, workers: settings.workers }, "data graph listening");
   let stopping: Promise<void> | undefined;
   return { ...running, stop: () => (stopping ??= running.stop().then(() => log.info("data graph stopped"))) };
+}
+
+/** The data graph inside another process (the gateway's in-process mode); PostGraphile is loaded on this call. */
+export async function inProcessDataGraph(config: Config, log: Logger): Promise<InProcessGraph> {
+  return (await import("./in_process.ts")).inProcessDataGraph(config, log);
 }

@@ -18,3 +18,17 @@ export function createHttpServer(listener: RequestListener): Server {
   server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   return server;
 }
+
+/**
+ * The request headers whose lower-cased name starts with `x-prefect` (Core's `X-PREFECT-CORE-VERSION`, the agent's
+ * `X-PREFECT-AGENT-ID` …), names lower-cased: v1's gateway forwarded them to its Python service, which read them.
+ */
+export function prefectHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (!key.startsWith("x-prefect") || value === undefined) continue;
+    kept[key] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return kept;
+}

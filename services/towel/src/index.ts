@@ -5,7 +5,7 @@ import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
-import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../mutations/src/api/cloud_hook_events.ts";
+import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
 import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
 import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
 

@@ -9,12 +9,12 @@
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import { logger as namedLogger, type Logger } from "../../shared/src/logger.ts";
-import type { CloudHooks } from "../../mutations/src/api/cloud_hook_events.ts";
-import { cloudHookWorker, type DeliveryEndpoints } from "../../mutations/src/api/cloud_hooks.ts";
-import type { RunLogRecord } from "./loops/common.ts";
-import { runLazarus } from "./loops/lazarus.ts";
-import { runScheduler } from "./loops/scheduler.ts";
-import { runZombieKiller } from "./loops/zombie_killer.ts";
+import type { CloudHooks } from "../../domain/src/cloud_hooks/events.ts";
+import { cloudHookWorker, type DeliveryEndpoints } from "../../domain/src/cloud_hooks/hooks.ts";
+import type { RunLogRecord } from "../../domain/src/towel/common.ts";
+import { runLazarus } from "../../domain/src/towel/lazarus.ts";
+import { runScheduler } from "../../domain/src/towel/scheduler.ts";
+import { runZombieKiller } from "../../domain/src/towel/zombie_killer.ts";
 import type { TowelJob } from "./queues.ts";
 
 /** What a pass or a job handler gets. */
@@ -158,7 +158,7 @@ export const ZOMBIE_KILLER = loop(
 );
 
 /**
- * The cloud-hook delivery worker of the mutations service (services/mutations/src/api/cloud_hooks.ts) as a towel
+ * The cloud-hook delivery worker of the mutations service (services/domain/src/cloud_hooks/) as a towel
  * queue worker: jobs come from the state writers; a failed delivery is retried by BullMQ with exponential backoff.
  */
 export function cloudHookDeliveryWorker(options: { endpoints?: Partial<DeliveryEndpoints> } = {}): TowelWorkerDefinition {

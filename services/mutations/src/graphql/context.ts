@@ -2,8 +2,8 @@
 import type { Config } from "../../../shared/src/config.ts";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
-import type { CloudHooks } from "../api/cloud_hook_events.ts";
-import { normaliseUuid } from "./scalars.ts";
+import type { CloudHooks } from "../../../domain/src/cloud_hooks/events.ts";
+import { normaliseUuid } from "../../../domain/src/inputs.ts";
 
 export interface Context {
   db: Pool;
@@ -13,17 +13,6 @@ export interface Context {
   headers: Readonly<Record<string, string>>;
   /** Where flow-run state writes fire the cloud hooks that match them. */
   hooks: CloudHooks;
-}
-
-/** Keeps the `x-prefect-*` headers, names lower-cased (header names are case-insensitive on the wire). */
-export function prefectHeaders(headers: Iterable<[string, string | string[] | undefined]>): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of headers) {
-    const key = name.toLowerCase();
-    if (!key.startsWith("x-prefect") || value === undefined) continue;
-    kept[key] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return kept;
 }
 
 /** The agent id an agent sends in `X-PREFECT-AGENT-ID`, when it is a UUID. */

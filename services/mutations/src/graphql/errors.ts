@@ -3,7 +3,7 @@
 // v1's fixed internal-error text. Never a code containing `API_ERROR` (Core would re-send the request).
 import type { GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { ApiError, fromDatabaseError } from "../../../shared/src/errors.ts";
+import { ApiError, fromDatabaseError } from "../../../domain/src/errors.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
 
 export const INTERNAL_ERROR = "Unable to complete operation. An internal API error occurred.";

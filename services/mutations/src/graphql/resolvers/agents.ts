@@ -1,8 +1,8 @@
 // Agents, agent configs, logs, artifacts and messages.
-import * as agents from "../../api/agents.ts";
-import * as artifacts from "../../api/artifacts.ts";
-import * as logs from "../../api/logs.ts";
-import * as messages from "../../api/messages.ts";
+import * as agents from "../../../../domain/src/agents.ts";
+import * as artifacts from "../../../../domain/src/artifacts.ts";
+import * as logs from "../../../../domain/src/logs.ts";
+import * as messages from "../../../../domain/src/messages.ts";
 import { coreVersionHeader, type Context } from "../context.ts";
 
 type Input<T> = { input: T };

@@ -1,5 +1,5 @@
 // Cloud hook mutations: create_cloud_hook, delete_cloud_hook, set_cloud_hook_active/inactive, test_cloud_hook.
-import * as hooks from "../../api/cloud_hooks.ts";
+import * as hooks from "../../../../domain/src/cloud_hooks/hooks.ts";
 import type { Context } from "../context.ts";
 
 type Input<T> = { input: T };

@@ -1,7 +1,7 @@
 // Flow, flow-group and schedule mutations.
-import * as flows from "../../api/flows.ts";
-import * as groups from "../../api/flow_groups.ts";
-import * as schedules from "../../api/schedules.ts";
+import * as flows from "../../../../domain/src/flows.ts";
+import * as groups from "../../../../domain/src/flow_groups.ts";
+import * as schedules from "../../../../domain/src/scheduling.ts";
 import { scheduleOptions, type Context } from "../context.ts";
 
 type Input<T> = { input: T };

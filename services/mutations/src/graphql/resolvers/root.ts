@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../../../shared/src/paths.ts";
-import { STATE_HIERARCHY, STATE_INFO } from "../../../../shared/src/states.ts";
+import { STATE_HIERARCHY, STATE_INFO } from "../../../../domain/src/state_classes.ts";
 
 const packageVersion = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
 

@@ -1,6 +1,6 @@
 // Flow-run and task-run mutations and the two run queries.
-import { ApiError } from "../../../../shared/src/errors.ts";
-import * as runs from "../../api/runs.ts";
+import { ApiError } from "../../../../domain/src/errors.ts";
+import * as runs from "../../../../domain/src/runs.ts";
 import { agentIdHeader, type Context } from "../context.ts";
 
 type Input<T> = { input: T };

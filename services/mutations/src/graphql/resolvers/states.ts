@@ -1,5 +1,5 @@
 // set_flow_run_states, set_task_run_states, cancel_flow_run.
-import { cancelFlowRun, setFlowRunStates, setTaskRunStates } from "../../api/states.ts";
+import { cancelFlowRun, setFlowRunStates, setTaskRunStates } from "../../../../domain/src/states.ts";
 import { agentIdHeader, type Context } from "../context.ts";
 
 type Input<T> = { input: T };

@@ -1,6 +1,6 @@
 // Tenant and project mutations.
-import * as projects from "../../api/projects.ts";
-import * as tenants from "../../api/tenants.ts";
+import * as projects from "../../../../domain/src/projects.ts";
+import * as tenants from "../../../../domain/src/tenants.ts";
 import type { Context } from "../context.ts";
 
 type Input<T> = { input: T };

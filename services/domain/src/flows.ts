@@ -1,14 +1,14 @@
 // Flows (spec §3.3 "create_flow", register_tasks/edges, archive, delete, update project, heartbeat/lazarus settings).
 //
-// Differences from v1 (docs/mutations.md): create_flow is one transaction (flow, group, tasks, edges, archiving of
+// Differences from v1 (docs/domain.md): create_flow is one transaction (flow, group, tasks, edges, archiving of
 // older versions); the flow group row is locked so concurrent registrations get distinct versions; version groups
 // are tenant-scoped for idempotency and archiving; tasks and edges carry the tenant; the task flags (mapped, root,
 // terminal, reference) are computed again; archiving cancels and deletes runs set-based.
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";
-import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
-import type { CloudHooks } from "./cloud_hook_events.ts";
+import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
+import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { serializedState, setFlowRunStates } from "./states.ts";
 
 type Queryable = Pool | PoolClient;

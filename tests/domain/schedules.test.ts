@@ -16,7 +16,7 @@ import {
   ScheduleError,
   toWall,
   type Instant,
-} from "../../services/shared/src/schedules/index.ts";
+} from "../../services/domain/src/schedules/index.ts";
 
 interface Case {
   clock?: Record<string, unknown>;

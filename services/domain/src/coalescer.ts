@@ -1,4 +1,4 @@
-// Cross-request coalescing of one kind of statement (docs/mutations.md, "Coalesced task-run states").
+// Cross-request coalescing of one kind of statement (docs/domain.md, "Coalesced task-run states").
 //
 // Under load, Postgres spends most of a one-state write on what every statement costs (parse/bind, snapshot,
 // transaction, commit, WAL flush), not on the state itself. So concurrent requests share statements: while fewer

@@ -7,8 +7,8 @@
 // their new state rows and their log rows; the second counts the resurrections. The state-insert trigger moves each
 // run to its new state.
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
-import { ACTIVE_TASK_STATES } from "../../../shared/src/states.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../../../mutations/src/api/cloud_hook_events.ts";
+import { ACTIVE_TASK_STATES } from "../state_classes.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../cloud_hooks/events.ts";
 import {
   HEARTBEAT_CUTOFF_SECONDS,
   LOG_RECORD_COLUMNS,

@@ -17,9 +17,9 @@
 import pLimit from "p-limit";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
-import type { Instant } from "../../../shared/src/schedules/index.ts";
-import type { CloudHooks } from "../../../mutations/src/api/cloud_hook_events.ts";
-import { scheduleFlowRuns, type ScheduleFailure } from "../../../mutations/src/api/schedules.ts";
+import type { Instant } from "../schedules/index.ts";
+import type { CloudHooks } from "../cloud_hooks/events.ts";
+import { scheduleFlowRuns, type ScheduleFailure } from "../scheduling.ts";
 
 export interface SchedulerOptions {
   /** services.towel.max_scheduled_runs_per_flow (v1: 10). */

@@ -8,7 +8,7 @@
 // Each step is one statement: it locks its candidates (FOR UPDATE SKIP LOCKED), inserts their state rows and their
 // ERROR log rows. The state-insert triggers move the runs to their new states.
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../../../mutations/src/api/cloud_hook_events.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../cloud_hooks/events.ts";
 import {
   HEARTBEAT_CUTOFF_SECONDS,
   LOG_RECORD_COLUMNS,

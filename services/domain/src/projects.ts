@@ -1,6 +1,6 @@
 // Projects (spec §3.3): unique (tenant_id, name); deleting one deletes its flows through the cascades.
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError, fromDatabaseError } from "../../../shared/src/errors.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError, fromDatabaseError } from "./errors.ts";
 
 type Queryable = Pool | PoolClient;
 

@@ -1,6 +1,6 @@
 // Setting flow-run and task-run states (spec §3.3 "State setting").
 //
-// v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/mutations.md):
+// v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/domain.md):
 // - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
 //   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
 // - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
@@ -10,8 +10,8 @@
 //   replicas and restarts, and it ends when the run is queued again (a Restart within the 30 s);
 // - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement.
 import pg from "pg";
-import { withTransaction, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
+import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
 import {
   FINISHED_STATES,
   RUNNING_STATES,
@@ -21,10 +21,10 @@ import {
   isStateName,
   withStateDefaults,
   type SerializedState,
-} from "../../../shared/src/states.ts";
-import { isoUtc, now } from "../../../shared/src/schedules/time.ts";
-import { normaliseDateTime } from "../graphql/scalars.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hook_events.ts";
+} from "./state_classes.ts";
+import { isoUtc, now } from "./schedules/time.ts";
+import { normaliseDateTime } from "./inputs.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hooks/events.ts";
 import { coalescer } from "./coalescer.ts";
 
 type Queryable = Pool | PoolClient;
@@ -269,7 +269,7 @@ export async function setFlowRunStates(
  * (see coalescer.ts). One keeps Postgres on one statement while the service parses and answers the requests of the
  * next, and makes that statement carry every request that arrived meanwhile. Measured on 2 cores against two: 5 %
  * more states per second at 8 clients, 18 % more at 32, but 10–20 % fewer at 2 clients, where the second request
- * waits for the first's statement instead of running beside it (docs/mutations.md, "Coalesced task-run states").
+ * waits for the first's statement instead of running beside it (docs/domain.md, "Coalesced task-run states").
  */
 export const TASK_RUN_STATE_STATEMENTS = 1;
 

@@ -1,8 +1,8 @@
 // Flow runs and task runs (spec §3.3 "create_flow_run", get_or_create_task_run, heartbeats, the agent queue …).
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
-import { SCHEDULED_STATES } from "../../../shared/src/states.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hook_events.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
+import { SCHEDULED_STATES } from "./state_classes.ts";
+import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hooks/events.ts";
 import { randomRunName } from "./names.ts";
 
 type Queryable = Pool | PoolClient;

@@ -1,6 +1,6 @@
 // Task run artifacts (spec §3.3 "Artifacts").
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
 
 type Queryable = Pool | PoolClient;
 const PYTHON_STR_OVERHEAD = 49;

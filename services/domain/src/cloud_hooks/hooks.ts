@@ -10,12 +10,12 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../../shared/src/config.ts";
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
+import { ApiError } from "../errors.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
-import { STATE_NAMES } from "../../../shared/src/states.ts";
-import { CLOUD_HOOK_QUEUE, type CloudHookEvent, type CloudHookFlow, type CloudHookJobData, type CloudHookTenant } from "./cloud_hook_events.ts";
-import { randomRunName } from "./names.ts";
-import { serializedState } from "./states.ts";
+import { STATE_NAMES } from "../state_classes.ts";
+import { CLOUD_HOOK_QUEUE, type CloudHookEvent, type CloudHookFlow, type CloudHookJobData, type CloudHookTenant } from "./events.ts";
+import { randomRunName } from "../names.ts";
+import { serializedState } from "../states.ts";
 
 export { CLOUD_HOOK_QUEUE };
 

@@ -1,7 +1,7 @@
 // Tenants (spec §3.3): a name and a unique, slugified slug.
 import slugify from "@sindresorhus/slugify";
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError, fromDatabaseError } from "../../../shared/src/errors.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError, fromDatabaseError } from "./errors.ts";
 
 export const INVALID_SLUG = 'Slug must be "slugified" (lowercase; no spaces)';
 

@@ -1,6 +1,6 @@
 // Flow groups (spec §3.3 "Flow groups"): the settings shared by every version of a flow.
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
 
 type Queryable = Pool | PoolClient;
 

@@ -2,9 +2,9 @@
 //
 // register_agent returns the existing agent with the same tenant, name, type, Core version and (sorted) labels.
 // Unlike v1, a NULL field matches only NULL (v1's Hasura null-collapse let a nameless registration match any
-// named agent); docs/mutations.md.
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError, fromDatabaseError } from "../../../shared/src/errors.ts";
+// named agent); docs/domain.md.
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError, fromDatabaseError } from "./errors.ts";
 
 type Queryable = Pool | PoolClient;
 

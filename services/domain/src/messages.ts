@@ -1,6 +1,6 @@
 // Messages (spec §3.3 "Messages"): read/unread/delete.
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
 
 type Queryable = Pool | PoolClient;
 

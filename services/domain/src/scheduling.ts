@@ -5,10 +5,10 @@
 // all their next events with ONE insert (insertFlowRuns: the same rows, Scheduled states and precedence rules as
 // create_flow_run). The towel's scheduler loop calls it for each page of active flows; the API calls it when a
 // schedule is switched on or changed.
-import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
-import { withTransaction } from "../../../shared/src/database/pool.ts";
-import { ApiError } from "../../../shared/src/errors.ts";
-import type { Logger } from "../../../shared/src/logger.ts";
+import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import { withTransaction } from "../../shared/src/database/pool.ts";
+import { ApiError } from "./errors.ts";
+import type { Logger } from "../../shared/src/logger.ts";
 import {
   findZone,
   formatWall,
@@ -22,8 +22,8 @@ import {
   pythonRepr,
   toWall,
   type Instant,
-} from "../../../shared/src/schedules/index.ts";
-import type { CloudHooks } from "./cloud_hook_events.ts";
+} from "./schedules/index.ts";
+import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { FLOW_FOR_RUN_COLUMNS, insertFlowRuns, newFlowRun, type FlowForRun, type NewFlowRun } from "./runs.ts";
 
 type Queryable = Pool | PoolClient;

@@ -1,0 +1,48 @@
+// How v1 read the values clients send: UUIDs in any form Python's uuid.UUID accepts, ISO-8601 date-times as
+// pendulum parses them. The GraphQL scalars of the mutations service and the domain's own checks use these.
+
+const UUID_PATTERN = /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
+
+/** The canonical lowercase form of a UUID written in any of the forms Python's uuid.UUID accepts, or undefined. */
+export function normaliseUuid(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const match = UUID_PATTERN.exec(value.trim());
+  return match ? match.slice(1).join("-").toLowerCase() : undefined;
+}
+
+const DATE_TIME_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Reads an ISO-8601 date-time (`2020-01-01`, `2020-01-01T10:00`, `2020-01-01 10:00:00.123456+02:00`, `...Z`) and
+ * returns it as `YYYY-MM-DDTHH:MM:SS.ffffff±HH:MM`, keeping the offset; text without an offset is UTC.
+ * Returns undefined for anything else, including impossible dates.
+ */
+export function normaliseDateTime(value: unknown): string | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString().replace("Z", "+00:00");
+  if (typeof value !== "string") return undefined;
+  const match = DATE_TIME_PATTERN.exec(value.trim());
+  if (!match) return undefined;
+  const [, year, month, day, hour = "00", minute = "00", second = "00", fraction = "", zone] = match;
+  const probe = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  if (
+    probe.getUTCFullYear() !== Number(year) ||
+    probe.getUTCMonth() !== Number(month) - 1 ||
+    probe.getUTCDate() !== Number(day) ||
+    probe.getUTCHours() !== Number(hour) ||
+    probe.getUTCMinutes() !== Number(minute) ||
+    probe.getUTCSeconds() !== Number(second)
+  ) {
+    return undefined;
+  }
+  let offset = "+00:00";
+  if (zone !== undefined && zone.toUpperCase() !== "Z") {
+    const digits = zone.slice(1).replace(":", "");
+    const hours = Number(digits.slice(0, 2));
+    const minutes = Number(digits.slice(2) || "0");
+    if (hours > 23 || minutes > 59) return undefined;
+    offset = `${zone[0]}${digits.slice(0, 2)}:${(digits.slice(2) || "00").padEnd(2, "0")}`;
+  }
+  const micros = fraction.slice(0, 6).padEnd(6, "0");
+  return `${year}-${month}-${day}T${hour}:${minute}:${second}.${micros}${offset}`;
+}

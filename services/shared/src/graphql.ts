@@ -1,0 +1,25 @@
+// The GraphQL request and answer shapes the services hand each other, and a graph run inside the calling process
+// (the gateway's in-process mode builds the data graph and the mutations service this way).
+import type { GraphQLFormattedError } from "graphql";
+
+export interface GraphQLRequest {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+/** A GraphQL response as its graph produced it. */
+export interface GraphQLResponse {
+  data?: Record<string, unknown> | null;
+  errors?: GraphQLFormattedError[];
+  extensions?: Record<string, unknown>;
+}
+
+/** A service's graph executed in this process: no HTTP, the same answers as its HTTP endpoint. */
+export interface InProcessGraph {
+  /** `headers`: the incoming request's headers, names lower-cased. */
+  send(request: GraphQLRequest, headers?: Readonly<Record<string, string>>): Promise<GraphQLResponse>;
+  /** Resolves when its database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
