@@ -1,6 +1,7 @@
 // The schema's triggers (spec §1.2): task runs created with a flow run (check 1, trigger part), run details updated
 // from inserted states (checks 16 and 17), and `updated` maintained on every update.
 import { beforeAll, describe, expect, test } from "vitest";
+import { END_TIME_STATES, RUNNING_STATES, STATE_NAMES } from "../../services/domain/src/state_classes.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { type FlowFixture, insertFlow, insertFlowRun } from "./fixtures.ts";
 
@@ -265,19 +266,18 @@ describe.each(RUN_KINDS)("$states insert trigger", ({ run, states, parent }) => 
     expect((await readRun(runId)).start_time).toBeNull();
   });
 
-  test.each(["Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"])("%s sets the end time", async (state) => {
-    const runId = await newRun(1);
-    const timestamp = new Date("2024-05-01T10:00:00Z");
-    await insertStates(runId, [{ version: 2, state, timestamp }]);
-    expect((await readRun(runId)).end_time).toEqual(timestamp);
-  });
-
-  test.each(["TriggerFailed", "Mapped", "Skipped", "ValidationFailed", "Running"])(
-    "%s does not set the end time",
-    async (state) => {
+  // The triggers' lists, held against the state module's (services/domain/src/state_classes.ts): every state
+  // class sets the end time exactly when END_TIME_STATES holds it, the start time only when it is Running.
+  test.each(STATE_NAMES.map((state) => [state, END_TIME_STATES.includes(state)] as const))(
+    "%s sets the end time: %s; the start time only if it is Running",
+    async (state, setsEndTime) => {
       const runId = await newRun(1);
-      await insertStates(runId, [{ version: 2, state }]);
-      expect((await readRun(runId)).end_time).toBeNull();
+      const timestamp = new Date("2024-05-01T10:00:00Z");
+      await insertStates(runId, [{ version: 2, state, timestamp }]);
+      expect(await readRun(runId)).toMatchObject({
+        end_time: setsEndTime ? timestamp : null,
+        start_time: state === "Running" ? timestamp : null,
+      });
     },
   );
 
@@ -326,18 +326,18 @@ describe("state triggers (000004)", () => {
   const heartbeat = async (taskRunId: string) =>
     (await db.pool.query<{ heartbeat: Date | null }>("select heartbeat from task_run where id = $1", [taskRunId])).rows[0]!.heartbeat;
 
-  test.each(["Running", "Cancelling"])("a winning %s task-run state sets the heartbeat", async (state) => {
-    const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
-    const before = new Date();
-    await insertTaskRunState(taskRunId, 2, state);
-    expect((await heartbeat(taskRunId))!.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
-  });
-
-  test.each(["Pending", "Success", "Failed", "Submitted", "Retrying"])("a %s task-run state leaves the heartbeat alone", async (state) => {
-    const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
-    await insertTaskRunState(taskRunId, 2, state);
-    expect(await heartbeat(taskRunId)).toBeNull();
-  });
+  // held against RUNNING_STATES (services/domain/src/state_classes.ts): a running state sets it, no other does
+  test.each(STATE_NAMES.map((state) => [state, RUNNING_STATES.includes(state)] as const))(
+    "a winning %s task-run state sets the heartbeat: %s",
+    async (state, beats) => {
+      const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));
+      const before = new Date();
+      await insertTaskRunState(taskRunId, 2, state);
+      const after = await heartbeat(taskRunId);
+      if (beats) expect(after!.getTime()).toBeGreaterThanOrEqual(before.getTime() - 1000);
+      else expect(after).toBeNull();
+    },
+  );
 
   test("a losing Running task-run state leaves the heartbeat alone", async () => {
     const taskRunId = await taskRunOf(await insertFlowRun(db.pool, flow));

@@ -12,8 +12,21 @@ export class ApiError extends Error {
   }
 }
 
-export const UNIQUENESS_VIOLATION = "Uniqueness violation.";
-export const FOREIGN_KEY_VIOLATION = "Foreign key violation.";
+/**
+ * Hasura's name of each integrity constraint violation (Postgres SQLSTATE class 23). The data graph reports them
+ * as Hasura did (`<name>. <Postgres message>`); v1's Python service turned two of them into fixed texts.
+ */
+export const CONSTRAINT_VIOLATIONS: Readonly<Record<string, string>> = {
+  "23001": "Restrict violation",
+  "23502": "Not-NULL violation",
+  "23503": "Foreign key violation",
+  "23505": "Uniqueness violation",
+  "23514": "Check constraint violation",
+  "23P01": "Exclusion violation",
+};
+
+export const UNIQUENESS_VIOLATION = `${CONSTRAINT_VIOLATIONS["23505"]}.`;
+export const FOREIGN_KEY_VIOLATION = `${CONSTRAINT_VIOLATIONS["23503"]}.`;
 export const PERMISSION_ERROR = "Unauthorized: permission error.";
 
 /** v1 (through Hasura) reported these constraint failures with fixed texts; Postgres SQLSTATE → that error. */

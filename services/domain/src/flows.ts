@@ -10,11 +10,10 @@ import { withTransaction, type Pool, type PoolClient } from "../../shared/src/da
 import { ApiError } from "./errors.ts";
 import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { serializedState, setFlowRunStates } from "./states.ts";
+import { isObject, type Json } from "./inputs.ts";
 
 type Queryable = Pool | PoolClient;
-type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 export const UNABLE_TO_DECOMPRESS = "Unable to decompress serialized flow";
 export const EDGES_UNKNOWN_TASKS =

@@ -1,5 +1,11 @@
 // How v1 read the values clients send: UUIDs in any form Python's uuid.UUID accepts, ISO-8601 date-times as
-// pendulum parses them. The GraphQL scalars of the mutations service and the domain's own checks use these.
+// pendulum parses them, JSON objects. The GraphQL scalars of the mutations service and the domain's own checks use
+// these.
+
+/** A JSON object as clients send it (a serialized flow, a run config, parameters …). */
+export type Json = Record<string, unknown>;
+
+export const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 const UUID_PATTERN = /^(?:urn:uuid:)?\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})\}?$/i;
 

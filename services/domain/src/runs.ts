@@ -1,12 +1,13 @@
 // Flow runs and task runs (spec §3.3 "create_flow_run", get_or_create_task_run, heartbeats, the agent queue …).
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
+import { pythonSetRepr } from "./python.ts";
 import { SCHEDULED_STATES } from "./state_classes.ts";
 import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hooks/events.ts";
 import { randomRunName } from "./names.ts";
+import { isObject, type Json } from "./inputs.ts";
 
 type Queryable = Pool | PoolClient;
-type Json = Record<string, unknown>;
 
 export interface CreateFlowRunInput {
   flow_id?: string | null;
@@ -36,7 +37,6 @@ export interface FlowForRun {
 export const FLOW_FOR_RUN_COLUMNS = `f.id, f.tenant_id, f.archived, f.parameters, f.run_config, f.environment,
   fg.labels AS group_labels, fg.run_config AS group_run_config, fg.default_parameters`;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** The flow a new run is for: by id, else the newest unarchived version of the version group. */
 async function flowForRun(db: Queryable, input: CreateFlowRunInput): Promise<FlowForRun> {
@@ -60,7 +60,8 @@ async function flowForRun(db: Queryable, input: CreateFlowRunInput): Promise<Flo
     if (!flow) throw new ApiError(`Version group ${input.version_group_id} has no unarchived flows.`, "NOT_FOUND");
     return flow;
   }
-  throw new ApiError("One of flow_id or version_group_id must be provided.");
+  // v1's resolver checked this first with these words (its API layer had a second text clients never saw)
+  throw new ApiError("A flow id or version group ID must be provided.");
 }
 
 /** `labels` of a run config / environment object, or [] when it has none. */
@@ -81,9 +82,6 @@ export function runLabels(input: Pick<CreateFlowRunInput, "labels" | "run_config
   else if (isObject(flow.environment)) labels = labelsOf(flow.environment);
   return [...labels].sort();
 }
-
-/** Python's repr of a set of strings, as v1's error text shows it. */
-const pythonSetRepr = (names: string[]): string => `{${names.map((name) => `'${name.replaceAll("'", "\\'")}'`).join(", ")}}`;
 
 /**
  * The parameters of a new run: the flow's parameter defaults, overlaid by the flow group's default_parameters, then

@@ -8,6 +8,7 @@
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { withTransaction } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
+import { pythonRepr } from "./python.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import {
   findZone,
@@ -19,17 +20,15 @@ import {
   now as nowInstant,
   parseClock,
   parseSchedule,
-  pythonRepr,
   toWall,
   type Instant,
 } from "./schedules/index.ts";
 import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { FLOW_FOR_RUN_COLUMNS, insertFlowRuns, newFlowRun, type FlowForRun, type NewFlowRun } from "./runs.ts";
+import { isObject, type Json } from "./inputs.ts";
 
 type Queryable = Pool | PoolClient;
-type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 export const REQUIRED_PARAMETERS = "Can not schedule a flow that has required parameters.";
 

@@ -3,6 +3,7 @@
 // in when a state is deserialised. A state is classified by its class name (the `type` of a serialized state, the
 // `state` column of a run).
 import { isoUtc, now } from "./schedules/time.ts";
+import { isObject } from "./inputs.ts";
 
 /** Every state class with its direct parent (`null` for the root). Order is the order of Core's definitions. */
 const PARENT: Readonly<Record<string, string | null>> = {
@@ -114,8 +115,6 @@ export type SerializedState = Record<string, unknown> & { type: string };
 export const startsNowByDefault = (name: string): boolean =>
   name === "Queued" || (isSubclassOf(name, "Scheduled") && !isSubclassOf(name, "Paused"));
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /**
  * A serialized state as v1 stored it after loading it through Core's StateSchema, whose constructors fill in what a
@@ -134,7 +133,7 @@ export function withStateDefaults(state: SerializedState, at: string = isoUtc(no
   if (state.type === "Retrying" && state.run_count == null) set("run_count", 1);
   if (state.type === "Looped" && state.loop_count == null) set("loop_count", 1);
   const inner = state.state;
-  if (isSubclassOf(state.type, "_MetaState") && isRecord(inner) && isStateName(inner.type)) {
+  if (isSubclassOf(state.type, "_MetaState") && isObject(inner) && isStateName(inner.type)) {
     const defaulted = withStateDefaults(inner as SerializedState, at);
     if (defaulted !== inner) set("state", defaulted);
   }

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { isSafeError } from "postgraphile/grafast";
+import { CONSTRAINT_VIOLATIONS } from "../../domain/src/errors.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 
 interface PgError extends Error {
@@ -14,16 +15,6 @@ interface PgError extends Error {
 }
 
 const isDataException = (error: PgError) => typeof error.code === "string" && /^22[0-9A-Z]{3}$/.test(error.code);
-
-/** Hasura's name for each integrity constraint violation (SQLSTATE class 23). */
-const CONSTRAINT_VIOLATIONS: Readonly<Record<string, string>> = {
-  "23001": "Restrict violation",
-  "23502": "Not-NULL violation",
-  "23503": "Foreign key violation",
-  "23505": "Uniqueness violation",
-  "23514": "Check constraint violation",
-  "23P01": "Exclusion violation",
-};
 
 export function makeMaskError(log: Pick<Logger, "error">): (error: GraphQLError) => GraphQLError {
   return (error) => {

@@ -16,6 +16,7 @@ import { runLazarus } from "../../domain/src/towel/lazarus.ts";
 import { runScheduler } from "../../domain/src/towel/scheduler.ts";
 import { runZombieKiller } from "../../domain/src/towel/zombie_killer.ts";
 import type { TowelJob } from "./queues.ts";
+import { pythonFloat } from "../../domain/src/python.ts";
 
 /** What a pass or a job handler gets. */
 export interface TowelContext {
@@ -63,9 +64,6 @@ export const HEARTBEAT_LOG_INTERVAL_MS = 5 * 60_000;
 export function loopIntervalSeconds(config: Config, configured: number): number {
   return config.services.towel.debug_mode ? DEBUG_INTERVAL_SECONDS : configured;
 }
-
-/** Python's float repr of a whole number of seconds, as v1's warning prints it (150 → "150.0"). */
-const pythonFloat = (value: number): string => (Number.isInteger(value) ? value.toFixed(1) : String(value));
 
 /** Turns a pass function into a loop worker: timing, the summary log line, the echoed run logs, error logging. */
 export function loop(

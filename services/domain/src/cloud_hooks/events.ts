@@ -14,6 +14,7 @@
 import { afterCommit, type Pool, type PoolClient } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
 import type { JobProducer } from "../../../shared/src/queues.ts";
+import { type Json } from "../inputs.ts";
 
 type Queryable = Pool | PoolClient;
 
@@ -28,7 +29,6 @@ export const CLOUD_HOOK_BACKOFF_MS = 1_000;
 const KEEP_DELIVERED_SECONDS = 86_400;
 const KEEP_FAILED_DELIVERIES = 1_000;
 
-type Json = Record<string, unknown>;
 
 /** v1's FlowRunStateChange event. */
 export interface CloudHookEvent extends Json {

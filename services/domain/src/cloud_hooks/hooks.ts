@@ -16,11 +16,11 @@ import { STATE_NAMES } from "../state_classes.ts";
 import { CLOUD_HOOK_QUEUE, type CloudHookEvent, type CloudHookFlow, type CloudHookJobData, type CloudHookTenant } from "./events.ts";
 import { randomRunName } from "../names.ts";
 import { serializedState } from "../states.ts";
+import { isObject, type Json } from "../inputs.ts";
 
 export { CLOUD_HOOK_QUEUE };
 
 type Queryable = Pool | PoolClient;
-type Json = Record<string, unknown>;
 
 export const CLOUD_HOOK_TYPES = ["WEBHOOK", "SLACK_WEBHOOK", "TWILIO", "PAGERDUTY", "PREFECT_MESSAGE"] as const;
 export type CloudHookType = (typeof CLOUD_HOOK_TYPES)[number];
@@ -36,7 +36,6 @@ export const INVALID_PAGERDUTY_CONFIG = "Invalid config; expected `api_token`, `
 export const INVALID_SEVERITY = "Invalid config; severity must be one of {info, warning, error, critical}";
 export const INVALID_ID = "Invalid ID";
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Every state class name uppercased: what a hook's `states` may hold. */
 const HOOK_STATES = new Set(STATE_NAMES.map((name) => name.toUpperCase()));

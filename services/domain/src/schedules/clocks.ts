@@ -14,8 +14,8 @@
 import { CronExpressionParser, type CronExpression } from "cron-parser";
 import type { Zone } from "luxon";
 import { fromWall, MICROS_PER_DAY, MICROS_PER_SECOND, toWall, zone as zoneNamed, type Instant } from "./time.ts";
+import type { Json } from "../inputs.ts";
 
-export type Json = Record<string, unknown>;
 
 /** A date-time with the zone it was given in (Core's `{dt, tz}`). */
 export interface ZonedInstant {

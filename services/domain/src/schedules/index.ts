@@ -8,8 +8,6 @@ export {
   nextEvents,
   parseClock,
   parseSchedule,
-  pythonJsonDumps,
-  pythonRepr,
   ScheduleError,
   type Schedule,
   type ScheduleEvent,

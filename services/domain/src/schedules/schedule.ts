@@ -6,8 +6,10 @@
 // any, none of the `not_filters`), checked on its local date-time in its clock's zone; then the adjustments apply in
 // order. At most 10,000 candidate events are looked at (Core's cap), so prohibitive filters end the search.
 import { createHash } from "node:crypto";
-import { addDuration, clockEvents, isValidCron, type Clock, type ClockEvent, type Json, type ZonedInstant } from "./clocks.ts";
+import { addDuration, clockEvents, isValidCron, type Clock, type ClockEvent, type ZonedInstant } from "./clocks.ts";
 import { findZone, fromWall, isoUtc, MICROS_PER_DAY, MICROS_PER_SECOND, now, parseIso, toWall, wallFields, type Instant } from "./time.ts";
+import { isObject, type Json } from "../inputs.ts";
+import { pythonJsonDumps, pythonSortedCharacters } from "../python.ts";
 
 /** A serialized schedule or clock that Core would not load. The message says what is wrong. */
 export class ScheduleError extends Error {
@@ -32,7 +34,6 @@ export interface ScheduleEvent {
   labels: string[] | null;
 }
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === "object" && !Array.isArray(value);
 
 // ---- reading ----------------------------------------------------------------------------------------------------
 
@@ -314,69 +315,6 @@ export function nextEvents(schedule: Schedule, n: number, after: Instant = now()
 }
 
 // ---- idempotency keys -------------------------------------------------------------------------------------------
-
-/** Python's repr of a float, from JS's shortest round-trip digits. */
-function pythonFloat(value: number): string {
-  const [mantissa, exponentText] = value.toExponential().split("e") as [string, string];
-  const exponent = Number(exponentText);
-  if (exponent < -4 || exponent >= 16) {
-    const sign = exponent < 0 ? "-" : "+";
-    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, "0")}`;
-  }
-  const text = String(value);
-  return text.includes(".") ? text : `${text}.0`;
-}
-
-/** Python's `json.dumps(value)` (default separators, ensure_ascii) for JSON values. */
-export function pythonJsonDumps(value: unknown): string {
-  if (value === null || value === undefined) return "null";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
-    return Number.isInteger(value) && Math.abs(value) < 1e16 ? String(value) : pythonFloat(value);
-  }
-  if (typeof value === "string") {
-    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  }
-  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(", ")}]`;
-  if (isObject(value)) return `{${Object.entries(value).map(([key, item]) => `${pythonJsonDumps(key)}: ${pythonJsonDumps(item)}`).join(", ")}}`;
-  return "null";
-}
-
-/** Python's repr of a string. */
-function pythonStringRepr(text: string): string {
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
-  const body = [...text]
-    .map((char) => {
-      if (char === "\\") return "\\\\";
-      if (char === quote) return `\\${char}`;
-      if (char === "\n") return "\\n";
-      if (char === "\r") return "\\r";
-      if (char === "\t") return "\\t";
-      const code = char.codePointAt(0)!;
-      return code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : char;
-    })
-    .join("");
-  return `${quote}${body}${quote}`;
-}
-
-/** Python's repr of a JSON value (as v1's error texts show dicts: `{'type': 'CronClock', 'start_date': None}`). */
-export function pythonRepr(value: unknown): string {
-  if (value === null || value === undefined) return "None";
-  if (typeof value === "boolean") return value ? "True" : "False";
-  if (typeof value === "number") return pythonJsonDumps(value);
-  if (typeof value === "string") return pythonStringRepr(value);
-  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
-  if (isObject(value)) return `{${Object.entries(value).map(([key, item]) => `${pythonStringRepr(key)}: ${pythonRepr(item)}`).join(", ")}}`;
-  return "None";
-}
-
-/** Python's `str(sorted(text))`: the repr of the list of the text's characters in code-point order. */
-function pythonSortedCharacters(text: string): string {
-  const characters = [...text].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const repr = (char: string) => (char === "'" ? `"'"` : char === "\\" ? "'\\\\'" : `'${char}'`);
-  return `[${characters.map(repr).join(", ")}]`;
-}
 
 /**
  * The idempotency key of an auto-scheduled run, as v1 makes it: `auto-scheduled:<start in UTC, Python ISO>`, and

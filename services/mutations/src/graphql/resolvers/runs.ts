@@ -12,10 +12,9 @@ export const runsResolvers = {
     mapped_children: (_: unknown, { task_run_id }: { task_run_id: string }, context: Context) => runs.mappedChildren(context.db, task_run_id),
   },
   Mutation: {
-    create_flow_run: async (_: unknown, { input }: Input<runs.CreateFlowRunInput>, context: Context) => {
-      if (!input.flow_id && !input.version_group_id) throw new ApiError("A flow id or version group ID must be provided.");
-      return { id: await runs.createFlowRun(context.db, input, context.hooks) };
-    },
+    create_flow_run: async (_: unknown, { input }: Input<runs.CreateFlowRunInput>, context: Context) => ({
+      id: await runs.createFlowRun(context.db, input, context.hooks),
+    }),
     set_flow_run_name: async (_: unknown, { input }: Input<{ flow_run_id: string; name: string }>, context: Context) => ({
       success: await runs.setFlowRunName(context.db, input.flow_run_id, input.name),
     }),
