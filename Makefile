@@ -43,8 +43,10 @@ bench: $(INSTALLED)
 bench-quick: $(INSTALLED)
 	node bench/run.ts --quick
 
+# lint also checks that the resolvers' generated types match the mutations service's SDL (`npm run codegen`)
 lint: $(INSTALLED)
 	eslint .
+	graphql-codegen --config services/mutations/codegen.yml --check --silent
 
 typecheck: $(INSTALLED)
 	tsc --noEmit

@@ -217,6 +217,13 @@ export async function createFlowRun(db: Queryable, input: CreateFlowRunInput, ho
   return row!.id;
 }
 
+/** A task run's natural key: (flow run, task, map index); a missing map index is -1, the unmapped run. */
+export interface TaskRunKey {
+  flow_run_id: string;
+  task_id: string;
+  map_index?: number | null;
+}
+
 export interface TaskRunInfo {
   id: string;
   version: number;
@@ -259,10 +266,7 @@ WHERE NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM task)`;
  * The task run of (flow run, task, map index), created with a Pending state when missing. Returns null when the
  * task or the flow run does not exist. The reported version is the real one (v1 said 0 for a new run).
  */
-export async function getOrCreateTaskRun(
-  db: Queryable,
-  input: { flow_run_id: string; task_id: string; map_index?: number | null },
-): Promise<TaskRunInfo | null> {
+export async function getOrCreateTaskRun(db: Queryable, input: TaskRunKey): Promise<TaskRunInfo | null> {
   const values = [input.flow_run_id, input.task_id, input.map_index ?? -1];
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const { rows } = await db.query<TaskRunInfo & { created: boolean | null }>({
@@ -276,6 +280,20 @@ export async function getOrCreateTaskRun(
     // Neither found nor inserted: a concurrent call inserted it between our look-up and insert; look again.
   }
   throw new Error("get_or_create_task_run: the task run could not be read back after a concurrent insert");
+}
+
+/** get_or_create_task_run: the task run's id; `Invalid ID` when the task or the flow run does not exist. */
+export async function getOrCreateTaskRunId(db: Queryable, input: TaskRunKey): Promise<string> {
+  const taskRun = await getOrCreateTaskRun(db, input);
+  if (!taskRun) throw new ApiError("Invalid ID");
+  return taskRun.id;
+}
+
+/** get_or_create_task_run_info: the task run's id, version and state; `Invalid task ID` when it cannot be made. */
+export async function getOrCreateTaskRunInfo(db: Queryable, input: TaskRunKey): Promise<TaskRunInfo> {
+  const taskRun = await getOrCreateTaskRun(db, input);
+  if (!taskRun) throw new ApiError("Invalid task ID");
+  return taskRun;
 }
 
 /** Sets a flow run's heartbeat to now. Unknown ids are not an error (v1 reported success for them). */
@@ -311,6 +329,7 @@ export async function getRunsInQueue(
   db: Queryable,
   input: { tenant_id: string; before?: string | null; labels?: string[] | null; agent_id?: string | null; limit: number },
 ): Promise<string[]> {
+  if (!input.tenant_id) throw new ApiError("Invalid tenant ID");
   const labels = [...new Set(input.labels ?? [])].sort();
   const { rows } = await db.query<{ id: string }>({
     name: "mutations.get_runs_in_queue",

@@ -13,6 +13,7 @@ import { runsResolvers } from "./resolvers/runs.ts";
 import { statesResolvers } from "./resolvers/states.ts";
 import { tenantsResolvers } from "./resolvers/tenants.ts";
 import { DateTimeScalar, JSONScalar, UUIDScalar } from "./scalars.ts";
+import type { Resolvers } from "./generated/resolvers.ts";
 
 // (read from the sources: the build does not copy them)
 const SCHEMA_DIR = join(PROJECT_ROOT, "services", "mutations", "src", "graphql", "schema");
@@ -23,9 +24,7 @@ export function serviceTypeDefs(): DocumentNode {
   return parse(files.map((file) => readFileSync(join(SCHEMA_DIR, file), "utf8")).join("\n"));
 }
 
-type ResolverGroup = { Query?: Record<string, unknown>; Mutation?: Record<string, unknown> };
-
-function merge(groups: ResolverGroup[]): GraphQLResolverMap<unknown> {
+function merge(groups: Resolvers[]): GraphQLResolverMap<unknown> {
   const Query: Record<string, unknown> = {};
   const Mutation: Record<string, unknown> = {};
   for (const group of groups) {

@@ -3,17 +3,11 @@ import * as flows from "../../../../domain/src/flows.ts";
 import * as groups from "../../../../domain/src/flow_groups.ts";
 import * as schedules from "../../../../domain/src/scheduling.ts";
 import { scheduleOptions, type Context } from "../context.ts";
+import type { Create_Flow_Input, Resolvers } from "../generated/resolvers.ts";
 
-type Input<T> = { input: T };
-type CreateFlowArgs = Omit<flows.CreateFlowInput, "set_schedule_active" | "serialized_flow"> & {
-  serialized_flow: unknown;
-  set_schedule_active?: boolean | null;
-};
-type FlowId = Input<{ flow_id: string }>;
-type GroupId<T = object> = Input<{ flow_group_id: string } & T>;
 const ok = (success: boolean) => ({ success });
 
-function createFlow(context: Context, input: CreateFlowArgs, serializedFlow: unknown) {
+function createFlow(context: Context, input: Omit<Create_Flow_Input, "serialized_flow">, serializedFlow: unknown) {
   // Omitted means true; an explicit null means false (v1's GraphQL layer).
   const setScheduleActive = "set_schedule_active" in input ? input.set_schedule_active === true : true;
   return flows.createFlow(
@@ -27,43 +21,43 @@ function createFlow(context: Context, input: CreateFlowArgs, serializedFlow: unk
   );
 }
 
-export const flowsResolvers = {
+export const flowsResolvers: Resolvers = {
   Mutation: {
-    create_flow: async (_: unknown, { input }: Input<CreateFlowArgs>, context: Context) => ({
+    create_flow: async (_, { input }, context) => ({
       id: await createFlow(context, input, input.serialized_flow),
     }),
-    create_flow_from_compressed_string: async (_: unknown, { input }: Input<CreateFlowArgs & { serialized_flow: string }>, context: Context) => ({
+    create_flow_from_compressed_string: async (_, { input }, context) => ({
       id: await createFlow(context, input, flows.decompressFlow(input.serialized_flow)),
     }),
-    register_tasks: async (_: unknown, { input }: Input<{ flow_id: string; serialized_tasks: unknown }>, context: Context) =>
+    register_tasks: async (_, { input }, context) =>
       ok(await flows.registerTasks(context.db, input.flow_id, input.serialized_tasks)),
-    register_edges: async (_: unknown, { input }: Input<{ flow_id: string; serialized_edges: unknown }>, context: Context) =>
+    register_edges: async (_, { input }, context) =>
       ok(await flows.registerEdges(context.db, input.flow_id, input.serialized_edges)),
-    delete_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.deleteFlow(context.db, input.flow_id)),
-    archive_flow: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.archiveFlow(context.db, input.flow_id, context.hooks)),
-    update_flow_project: async (_: unknown, { input }: Input<{ flow_id: string; project_id: string }>, context: Context) => ({
+    delete_flow: async (_, { input }, context) => ok(await flows.deleteFlow(context.db, input.flow_id)),
+    archive_flow: async (_, { input }, context) => ok(await flows.archiveFlow(context.db, input.flow_id, context.hooks)),
+    update_flow_project: async (_, { input }, context) => ({
       id: await flows.updateFlowProject(context.db, input.flow_id, input.project_id),
     }),
-    enable_flow_heartbeat: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.enableFlowHeartbeat(context.db, input.flow_id)),
-    disable_flow_heartbeat: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.disableFlowHeartbeat(context.db, input.flow_id)),
-    enable_flow_lazarus_process: async (_: unknown, { input }: FlowId, context: Context) => ok(await flows.enableFlowLazarus(context.db, input.flow_id)),
-    disable_flow_lazarus_process: async (_: unknown, { input }: FlowId, context: Context) =>
+    enable_flow_heartbeat: async (_, { input }, context) => ok(await flows.enableFlowHeartbeat(context.db, input.flow_id)),
+    disable_flow_heartbeat: async (_, { input }, context) => ok(await flows.disableFlowHeartbeat(context.db, input.flow_id)),
+    enable_flow_lazarus_process: async (_, { input }, context) => ok(await flows.enableFlowLazarus(context.db, input.flow_id)),
+    disable_flow_lazarus_process: async (_, { input }, context) =>
       ok(await flows.disableFlowLazarus(context.db, input.flow_id)),
-    delete_flow_group: async (_: unknown, { input }: GroupId, context: Context) => ok(await groups.deleteFlowGroup(context.db, input.flow_group_id)),
-    set_flow_group_description: async (_: unknown, { input }: GroupId<{ description?: string | null }>, context: Context) =>
+    delete_flow_group: async (_, { input }, context) => ok(await groups.deleteFlowGroup(context.db, input.flow_group_id)),
+    set_flow_group_description: async (_, { input }, context) =>
       ok(await groups.setFlowGroupDescription(context.db, input.flow_group_id, input.description)),
-    set_flow_group_labels: async (_: unknown, { input }: GroupId<{ labels?: string[] | null }>, context: Context) =>
+    set_flow_group_labels: async (_, { input }, context) =>
       ok(await groups.setFlowGroupLabels(context.db, input.flow_group_id, input.labels)),
-    set_flow_group_run_config: async (_: unknown, { input }: GroupId<{ run_config?: unknown }>, context: Context) =>
+    set_flow_group_run_config: async (_, { input }, context) =>
       ok(await groups.setFlowGroupRunConfig(context.db, input.flow_group_id, input.run_config)),
-    set_flow_group_schedule: async (_: unknown, { input }: Input<schedules.FlowGroupScheduleInput>, context: Context) =>
+    set_flow_group_schedule: async (_, { input }, context) =>
       ok(await schedules.setFlowGroupSchedule(context.db, input, scheduleOptions(context))),
-    delete_flow_group_schedule: async (_: unknown, { input }: GroupId, context: Context) =>
+    delete_flow_group_schedule: async (_, { input }, context) =>
       ok(await schedules.deleteFlowGroupSchedule(context.db, input.flow_group_id, scheduleOptions(context))),
-    set_schedule_active: async (_: unknown, { input }: FlowId, context: Context) =>
+    set_schedule_active: async (_, { input }, context) =>
       ok(await schedules.setScheduleActive(context.db, input.flow_id, scheduleOptions(context))),
-    set_schedule_inactive: async (_: unknown, { input }: FlowId, context: Context) => ok(await schedules.setScheduleInactive(context.db, input.flow_id)),
-    set_flow_group_default_parameters: async (_: unknown, { input }: GroupId<{ parameters: unknown }>, context: Context) =>
+    set_schedule_inactive: async (_, { input }, context) => ok(await schedules.setScheduleInactive(context.db, input.flow_id)),
+    set_flow_group_default_parameters: async (_, { input }, context) =>
       ok(await groups.setFlowGroupDefaultParameters(context.db, input.flow_group_id, input.parameters)),
   },
 };

@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../../../shared/src/paths.ts";
 import { STATE_HIERARCHY, STATE_INFO } from "../../../../domain/src/state_classes.ts";
+import type { Resolvers } from "../generated/resolvers.ts";
 
 const packageVersion = (JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
 /** The server version: PREFECT_SERVER_VERSION, else the package version. */
 export const serverVersion = (): string => process.env.PREFECT_SERVER_VERSION || packageVersion;
 
-export const rootResolvers = {
+export const rootResolvers: Resolvers = {
   Query: {
     hello: () => "👋",
     api: () => ({
