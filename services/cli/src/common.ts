@@ -32,18 +32,6 @@ export async function confirm(question: string, yes: boolean | undefined): Promi
   }
 }
 
-/** The URL with its password replaced by ****, for printing. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = "****";
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:****@");
-  }
-}
-
 const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Set by the supervisor of `dev services` / `start` on its children, whose stdin is a pipe from it. */

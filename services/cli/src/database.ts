@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { config } from "../../shared/src/config.ts";
 import { downgrade, ensureDatabase, migrationStatus, reset, upgrade } from "../../shared/src/database/migrations.ts";
-import { CliError, confirm, maskUrl } from "./common.ts";
+import { maskUrl } from "../../shared/src/logger.ts";
+import { CliError, confirm } from "./common.ts";
 
 /** Hosts `database reset` accepts without -u/--unsafe (any port; v1 also required 5432). */
 const LOCAL_HOSTS = ["localhost", "127.0.0.1", "::1", "postgres"];

@@ -18,7 +18,8 @@ import type { Config } from "../../shared/src/config.ts";
 import { ensureDatabase, upgrade } from "../../shared/src/database/migrations.ts";
 import { PROJECT_ROOT } from "../../shared/src/paths.ts";
 import { freePort } from "../../shared/src/ports.ts";
-import { CliError, describeError, maskUrl } from "./common.ts";
+import { maskUrl } from "../../shared/src/logger.ts";
+import { CliError, describeError } from "./common.ts";
 import { STOP_GRACE_MS } from "./supervisor.ts";
 
 const execFileAsync = promisify(execFile);

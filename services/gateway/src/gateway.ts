@@ -13,7 +13,7 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
 import { prefectHeaders } from "../../shared/src/http.ts";
-import type { Logger } from "../../shared/src/logger.ts";
+import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
 import { depthLimitRule } from "./depth.ts";
 import { Router } from "./fastpath.ts";
 import {
@@ -109,16 +109,6 @@ class RetryingIntrospectAndCompose implements SupergraphManager {
       }
     }
   }
-}
-
-/** An @apollo/utils.logger Logger on top of pino. */
-function apolloLogger(log: Logger) {
-  return {
-    debug: (message: string) => log.debug(message),
-    info: (message: string) => log.info(message),
-    warn: (message: string) => log.warn(message),
-    error: (message: string) => log.error(message),
-  };
 }
 
 /**

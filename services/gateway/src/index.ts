@@ -5,7 +5,8 @@ import type { Config } from "../../shared/src/config.ts";
 import { createPool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { Gateway } from "./gateway.ts";
-import { createGatewayServer, listen } from "./server.ts";
+import { listen } from "../../shared/src/http.ts";
+import { createGatewayServer } from "./server.ts";
 import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
 

@@ -9,10 +9,20 @@
 //                   only; a single operation or a batch (an array, answered by an array in the same order);
 //                   `variables` may be an object, null, absent or a JSON-encoded string (Core sends "null");
 //                   GET with a query string on / and /graphql
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ruruHTML } from "ruru/server";
 import { serveStatic } from "ruru/static";
+import {
+  createHttpServer,
+  decodeVariables,
+  errorBody,
+  flatHeaders,
+  HttpError,
+  readBody,
+  sendJson,
+  sendJsonText,
+  type Handler,
+} from "../../shared/src/http.ts";
 import { AUTH_REALM, basicAuthCheck } from "./auth.ts";
 import type { Gateway, OperationRequest, OperationResult } from "./gateway.ts";
 
@@ -30,29 +40,8 @@ export interface GatewayHttpOptions {
   log: { error(obj: unknown, msg?: string): void };
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function sendJsonText(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(text)) });
-  response.end(text);
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  sendJsonText(response, status, JSON.stringify(body), headers);
-}
-
 /** An operation's answer as JSON text: a passed-on answer's own text (reading its `body` would parse it). */
 const resultJson = (result: OperationResult): string => result.json ?? JSON.stringify(result.body);
-
-const errorBody = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
 
 function setCors(request: IncomingMessage, response: ServerResponse): void {
   // `*` rather than the caller's origin: a browser then never attaches stored credentials to a cross-origin call,
@@ -67,32 +56,6 @@ function setCors(request: IncomingMessage, response: ServerResponse): void {
   }
 }
 
-/** The request's headers as a plain map with lower-cased names (what subgraphs may be forwarded). */
-function flatHeaders(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return headers;
-}
-
-async function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = () =>
-    new HttpError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than the gateway accepts (${limit} bytes; services.gateway.body_limit).`);
-  const declared = Number(request.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-  // A body without a declared length that grows past the limit is drained (not kept) so that the client, still
-  // sending, gets the 413 rather than a reset connection; request_timeout_seconds bounds how long that may take.
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  }
-  if (size > limit) throw tooLarge();
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /**
  * One element of a request body as an operation, with `variables` decoded (Core sends them as a JSON string,
  * `"null"` when there are none); a body that is not an operation at all is a 400.
@@ -102,14 +65,7 @@ export function normaliseOperation(element: unknown): OperationRequest {
     throw new HttpError(400, "BAD_REQUEST", "Each GraphQL request must be a JSON object with a `query`.");
   }
   const operation = { ...(element as Record<string, unknown>) };
-  let variables = operation.variables;
-  if (typeof variables === "string") {
-    try {
-      variables = variables.trim() === "" ? null : (JSON.parse(variables) as unknown);
-    } catch {
-      throw new HttpError(400, "BAD_REQUEST", "`variables` is a string that is not valid JSON.");
-    }
-  }
+  const variables = decodeVariables(operation.variables);
   if (variables !== undefined && variables !== null && (typeof variables !== "object" || Array.isArray(variables))) {
     throw new HttpError(400, "BAD_REQUEST", "`variables` must be an object (or null, or a JSON string of one).");
   }
@@ -136,7 +92,7 @@ async function handleGraphQLPost(options: GatewayHttpOptions, request: IncomingM
     // Also what keeps cross-site HTML forms (text/plain, urlencoded) from reaching the API with a user's login.
     throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "POST requests must send a JSON body with `Content-Type: application/json`.");
   }
-  const text = await readBody(request, options.bodyLimit);
+  const text = await readBody(request, { limit: options.bodyLimit, setting: "services.gateway.body_limit", name: "gateway" });
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -167,7 +123,7 @@ async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMe
 const acceptsHtml = (request: IncomingMessage) => /\btext\/html\b/i.test(request.headers.accept ?? "");
 
 /** The request handler. */
-export function createHandler(options: GatewayHttpOptions): (request: IncomingMessage, response: ServerResponse) => void {
+export function createHandler(options: GatewayHttpOptions): Handler {
   const checkAuth = basicAuthCheck(options.authString);
   const ruruStatic = serveStatic(RURU_STATIC_PATH);
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -212,34 +168,11 @@ export function createHandler(options: GatewayHttpOptions): (request: IncomingMe
     }
     throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not supported; GraphQL requests are POSTed.`);
   };
-  return (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (response.headersSent) return void response.end();
-      if (error instanceof HttpError) {
-        request.resume();
-        return sendJson(response, error.status, errorBody(error.message, error.code), error.status === 413 ? { connection: "close" } : {});
-      }
-      options.log.error({ err: error }, "request failed");
-      sendJson(response, 500, errorBody("The gateway failed to handle the request.", "INTERNAL_SERVER_ERROR"));
-    });
-  };
+  return handle;
 }
 
 export function createGatewayServer(options: GatewayHttpOptions): Server {
-  const server = createServer(createHandler(options));
   // Receiving a request (headers and body) may take at most request_timeout_seconds; subgraph calls have the
   // same limit each (subgraphs.ts).
-  server.requestTimeout = options.requestTimeoutSeconds * 1000;
-  server.headersTimeout = Math.min(60_000, options.requestTimeoutSeconds * 1000);
-  return server;
-}
-
-export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
+  return createHttpServer(createHandler(options), options.log, { name: "gateway", requestTimeoutMs: options.requestTimeoutSeconds * 1000 });
 }

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { freePort } from "../../shared/src/ports.ts";
-import type { RunningDataGraph } from "./index.ts";
+import type { RunningDataGraph } from "./service.ts";
 
 /** The environment variable carrying the primary's configuration (JSON) to its workers. */
 export const WORKER_CONFIG_ENV = "PREFECT_SERVER_DATA_GRAPH_WORKER_CONFIG";

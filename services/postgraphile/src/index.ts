@@ -1,20 +1,12 @@
 // The postgraphile service: v1's Hasura-shaped data graph over HTTP (server.ts), served by this process or, with
 // services.postgraphile.workers > 1, by worker processes sharing the port (cluster.ts).
-import type { AddressInfo } from "node:net";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import type { InProcessGraph } from "../../shared/src/graphql.ts";
 import { startWorkers } from "./cluster.ts";
+import { GRAPHQL_PATHS, type RunningDataGraph } from "./service.ts";
 
-export const GRAPHQL_PATHS = ["/graphql", "/v1alpha1/graphql"] as const;
-
-export interface RunningDataGraph {
-  /** The address actually bound (port 0 picks a free one). */
-  address: AddressInfo;
-  /** The worker processes' ids in cluster mode (services.postgraphile.workers > 1); none otherwise. */
-  workers(): number[];
-  stop(): Promise<void>;
-}
+export type { RunningDataGraph };
 
 /**
  * Starts the service on services.postgraphile.{host,port}, in this process or, with more than one worker, in

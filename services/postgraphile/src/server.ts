@@ -1,51 +1,20 @@
 // The data graph's HTTP server in this process: v1's Hasura-shaped GraphQL on PostGraphile.
 //   POST /graphql, /v1alpha1/graphql   GraphQL (the second is v1's Hasura path)
 //   GET  /health                       200 {"status":"ok"} (compose health checks)
-import { type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createHttpServer } from "../../shared/src/http.ts";
-import type { AddressInfo } from "node:net";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../../shared/src/config.ts";
+import { closeServer, createHttpServer, installHealth, listen, Routes, type Handler } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
-import { GRAPHQL_PATHS, type RunningDataGraph } from "./index.ts";
+import { GRAPHQL_PATHS, type RunningDataGraph } from "./service.ts";
 import { createDataGraphPool, makeDataGraphPreset } from "./preset.ts";
 
-type Route = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-const pathOf = (req: IncomingMessage) => (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "") || "/";
-
-/** GET /health → 200 {"status":"ok"}. */
-export function installHealth(routes: Route[]): void {
-  routes.push((req, res) => {
-    if (pathOf(req) !== "/health") return false;
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
-    return true;
-  });
-}
-
-/** GraphQL on every path of GRAPHQL_PATHS (grafserv serves /graphql; the others are mapped onto it). */
-export function installGraphQL(routes: Route[], handler: (req: IncomingMessage, res: ServerResponse) => void): void {
-  routes.push((req, res) => {
-    const path = pathOf(req);
-    if (!(GRAPHQL_PATHS as readonly string[]).includes(path)) return false;
-    if (path !== "/graphql") {
-      const url = req.url ?? "";
-      const query = url.includes("?") ? url.slice(url.indexOf("?")) : "";
-      req.url = `/graphql${query}`;
-    }
-    handler(req, res);
-    return true;
-  });
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve(server.address() as AddressInfo);
-    });
+/** GraphQL on every path of GRAPHQL_PATHS (grafserv serves /graphql; the others are handed to it as /graphql). */
+function installGraphQL(routes: Routes, handler: Handler): void {
+  routes.add(GRAPHQL_PATHS, (request, response) => {
+    const url = request.url ?? "";
+    request.url = `/graphql${url.includes("?") ? url.slice(url.indexOf("?")) : ""}`;
+    return handler(request, response);
   });
 }
 
@@ -63,14 +32,10 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
   }
   const serv = pgl.createServ(grafserv);
   const graphql = serv.createHandler();
-  const routes: Route[] = [];
+  const routes = new Routes();
   installHealth(routes);
-  installGraphQL(routes, (req, res) => graphql(req, res));
-  const server = createHttpServer((req, res) => {
-    if (!routes.some((route) => route(req, res))) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
-    }
-  });
+  installGraphQL(routes, (request, response) => graphql(request, response));
+  const server = createHttpServer(routes, log);
   const address = await listen(server, settings.port, settings.host);
   let stopping: Promise<void> | undefined;
   return {
@@ -78,9 +43,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
     workers: () => [],
     stop: () =>
       (stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
+        await closeServer(server, true);
         await serv.release(); // also releases the PostGraphile instance
         await pool.end();
       })()),

@@ -3,7 +3,7 @@
 import type { Config } from "../../shared/src/config.ts";
 import { configureLogging, logger } from "../../shared/src/logger.ts";
 import { WORKER_CONFIG_ENV, type WorkerMessage } from "./cluster.ts";
-import type { RunningDataGraph } from "./index.ts";
+import type { RunningDataGraph } from "./service.ts";
 import { serve } from "./server.ts";
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as Config | null;

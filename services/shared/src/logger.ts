@@ -29,3 +29,25 @@ export function logger(name: string): Logger {
 }
 
 export type { Logger };
+
+/** Apollo's logger interface (the gateway's and the mutations service's Apollo servers) writing to `log`. */
+export function apolloLogger(log: Logger): { debug(message: string): void; info(message: string): void; warn(message: string): void; error(message: string): void } {
+  return {
+    debug: (message) => log.debug(message),
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    error: (message) => log.error(message),
+  };
+}
+
+/** A URL for logs and the CLI's output, its password replaced by `****`. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = "****";
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, "//$1:****@");
+  }
+}

@@ -23,17 +23,6 @@ export function postgresQueueSchema(prefix: string): string {
   return `${/^[a-z_]/.test(base) ? base : `q_${base}`}_bullmq`.slice(0, 63);
 }
 
-/** A URL for logs, its password masked. */
-export function maskUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
-
 export interface ProducedJob {
   /** Our own job id: adding a job whose id is already in the queue (waiting, delayed or kept) is a no-op. */
   jobId: string;

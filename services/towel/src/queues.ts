@@ -9,7 +9,8 @@
 import { Queue, Worker, createPostgresBackend, withBackend } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "../../shared/src/config.ts";
-import { backendName, maskUrl, postgresQueueSchema, type QueueBackendName } from "../../shared/src/queues.ts";
+import { maskUrl } from "../../shared/src/logger.ts";
+import { backendName, postgresQueueSchema, type QueueBackendName } from "../../shared/src/queues.ts";
 
 export { backendName, postgresQueueSchema, type QueueBackendName };
 
