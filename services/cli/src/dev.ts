@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { config } from "../../shared/src/config.ts";
 import { commaList, shutdownSignal } from "./common.ts";
-import { banner, startInfrastructure, type Infrastructure } from "./infrastructure.ts";
+import { banner } from "./banner.ts";
+import { startInfrastructure, type Infrastructure } from "./infrastructure.ts";
 import { isAvailable, selectServices, type ServiceName } from "./registry.ts";
 import { Supervisor, serviceChild } from "./supervisor.ts";
 

@@ -1,29 +1,18 @@
-// Cloud hooks (spec §3.3 "Cloud hooks"): the five mutations, and delivering a hook's event to its target.
-//
-// - create_cloud_hook checks its input in v1's order and with v1's texts; states are stored uppercased and deduped.
-// - Firing on flow-run state changes is in cloud_hook_events.ts (matching in the state-writing statements, one
-//   BullMQ job per (event, hook) after commit).
-// - Delivery: `cloudHookWorker()` is the processor of the `cloud-hooks` queue, run by the towel (its worker
-//   registry); `deliverCloudHook` sends one event to one hook: WEBHOOK, SLACK_WEBHOOK, TWILIO, PAGERDUTY,
-//   PREFECT_MESSAGE. A failed delivery throws, and BullMQ tries again with exponential backoff.
-// - test_cloud_hook builds a test event and delivers it inline, reporting `{success, error}`.
+// Cloud hooks, the mutations (spec §3.3 "Cloud hooks"): create_cloud_hook checks its input in v1's order and with
+// v1's texts (states stored uppercased and deduped); delete and (de)activate; test_cloud_hook builds a test event
+// and delivers it inline (delivery.ts), reporting `{success, error}`. Firing on state changes is events.ts,
+// delivering an event delivery.ts, the queue worker worker.ts.
 import { randomUUID } from "node:crypto";
-import type { Config } from "../../../shared/src/config.ts";
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
 import { ApiError } from "../errors.ts";
-import type { Logger } from "../../../shared/src/logger.ts";
-import { STATE_NAMES } from "../state_classes.ts";
-import { CLOUD_HOOK_QUEUE, type CloudHookEvent, type CloudHookFlow, type CloudHookJobData, type CloudHookTenant } from "./events.ts";
-import { randomRunName } from "../names.ts";
-import { serializedState } from "../states.ts";
 import { isObject, type Json } from "../inputs.ts";
-
-export { CLOUD_HOOK_QUEUE };
+import { randomRunName } from "../names.ts";
+import { STATE_NAMES } from "../state_classes.ts";
+import { serializedState } from "../states.ts";
+import { CLOUD_HOOK_TYPES, deliverCloudHook, loadHook, type CloudHookRow, type CloudHookType, type DeliveryEndpoints } from "./delivery.ts";
+import type { CloudHookEvent, CloudHookFlow, CloudHookTenant } from "./events.ts";
 
 type Queryable = Pool | PoolClient;
-
-export const CLOUD_HOOK_TYPES = ["WEBHOOK", "SLACK_WEBHOOK", "TWILIO", "PAGERDUTY", "PREFECT_MESSAGE"] as const;
-export type CloudHookType = (typeof CLOUD_HOOK_TYPES)[number];
 
 export const PAGERDUTY_SEVERITIES = ["info", "warning", "error", "critical"] as const;
 
@@ -113,210 +102,8 @@ export async function setCloudHookActive(db: Queryable, hookId: string | null | 
   return rowCount === 1;
 }
 
-// ---- delivery -------------------------------------------------------------------------------------------------
-
-export interface CloudHookRow {
-  id: string;
-  tenant_id: string;
-  type: string;
-  config: Json;
-  active: boolean;
-}
-
-async function loadHook(db: Queryable, hookId: string): Promise<CloudHookRow | undefined> {
-  const { rows } = await db.query<CloudHookRow>("SELECT id, tenant_id, type, config, active FROM cloud_hook WHERE id = $1", [hookId]);
-  return rows[0];
-}
 
 /** Where TWILIO and PAGERDUTY deliveries go (tests point them at a local server). */
-export interface DeliveryEndpoints {
-  /** Base URL of Twilio's REST API. */
-  twilio: string;
-  /** PagerDuty's Events API v2 enqueue URL. */
-  pagerDuty: string;
-}
-
-export const DEFAULT_ENDPOINTS: DeliveryEndpoints = {
-  twilio: "https://api.twilio.com",
-  pagerDuty: "https://events.pagerduty.com/v2/enqueue",
-};
-
-/** Request timeouts per hook type (v1: 2 s for webhooks, 1 s for Slack). */
-export const DELIVERY_TIMEOUT_MS: Record<CloudHookType, number> = {
-  WEBHOOK: 2_000,
-  SLACK_WEBHOOK: 1_000,
-  TWILIO: 5_000,
-  PAGERDUTY: 5_000,
-  PREFECT_MESSAGE: 5_000,
-};
-
-export interface DeliveryContext {
-  db: Queryable;
-  /** `api.url`, the base of the flow-run links. */
-  apiUrl: string;
-  endpoints?: Partial<DeliveryEndpoints>;
-}
-
-/** `<api.url>/<tenant slug>/flow-run/<id>`: the run in the UI. */
-export const flowRunLink = (apiUrl: string, event: CloudHookEvent): string =>
-  `${apiUrl.replace(/\/+$/, "")}/${event.tenant.slug}/flow-run/${event.flow_run.id}`;
-
-async function post(url: string, type: CloudHookType, init: { headers: Record<string, string>; body: string }): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(url, { method: "POST", ...init, signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS[type]) });
-  } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message;
-    throw new Error(`${type} delivery to ${url} failed: ${(error as Error).message}${cause ? ` (${cause})` : ""}`, { cause: error });
-  }
-  // Drain the body so the connection can be reused.
-  const text = await response.text().catch(() => "");
-  if (!response.ok) throw new Error(`${type} delivery to ${url} failed: HTTP ${response.status}${text ? ` ${text.slice(0, 200)}` : ""}`);
-}
-
-const json = (body: unknown) => ({ headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-
-/** The Slack message of an event: blocks of Slack's mrkdwn. */
-export function slackMessage(event: CloudHookEvent, link: string): Json {
-  const section = (text: string) => ({ type: "section", text: { type: "mrkdwn", text } });
-  return {
-    blocks: [
-      section(`Run \`${event.flow_run.name ?? event.flow_run.id}\` of flow \`${event.flow.name}\` entered a new state:`),
-      section(`*State:* \`${event.state.state}\``),
-      section(`*Message:* ${event.state.message ?? ""}`),
-      section(`*Link:* ${link}`),
-    ],
-  };
-}
-
-/** The text of an SMS (TWILIO). */
-export function smsText(event: CloudHookEvent, link: string): string {
-  const message = event.state.message ? ` ${event.state.message}` : "";
-  return `Run ${event.flow_run.name ?? event.flow_run.id} of flow ${event.flow.name} entered a new state: ${event.state.state}.${message} ${link}`;
-}
-
-/** The PagerDuty Events API v2 event (the event id as dedup key, so a retried delivery opens no second incident). */
-export function pagerDutyEvent(event: CloudHookEvent, config: Json, link: string): Json {
-  return {
-    routing_key: config.routing_key,
-    event_action: "trigger",
-    dedup_key: event.id,
-    payload: {
-      summary: `Run ${event.flow_run.name ?? event.flow_run.id} of flow ${event.flow.name} entered a new state: ${event.state.state}`,
-      severity: config.severity,
-      source: `cloud.prefect.io/${event.tenant.slug}`,
-      component: event.flow.name,
-      group: event.flow_run.name ?? event.flow_run.id,
-      class: `State->${event.state.state}`,
-      custom_details: { message: event.state.message ?? null, flow_run_id: event.flow_run.id, flow_id: event.flow.id, event_id: event.id },
-    },
-    links: [{ href: link, text: "Flow run" }],
-  };
-}
-
-/** Sends one event to one hook. Throws when the target refused or could not be reached. */
-export async function deliverCloudHook(hook: Pick<CloudHookRow, "type" | "config" | "tenant_id">, event: CloudHookEvent, context: DeliveryContext): Promise<void> {
-  const endpoints = { ...DEFAULT_ENDPOINTS, ...context.endpoints };
-  const link = flowRunLink(context.apiUrl, event);
-  const config = hook.config;
-  switch (hook.type as CloudHookType) {
-    case "WEBHOOK":
-      await post(String(config.url), "WEBHOOK", {
-        headers: { "content-type": "application/json", "X-PREFECT-EVENT-ID": event.id },
-        body: JSON.stringify({ event }),
-      });
-      return;
-    case "SLACK_WEBHOOK":
-      await post(String(config.url), "SLACK_WEBHOOK", json(slackMessage(event, link)));
-      return;
-    case "TWILIO": {
-      const sid = String(config.account_sid);
-      const url = `${endpoints.twilio.replace(/\/+$/, "")}/2010-04-01/Accounts/${encodeURIComponent(sid)}/Messages.json`;
-      const auth = `Basic ${Buffer.from(`${sid}:${String(config.auth_token)}`).toString("base64")}`;
-      for (const to of config.to as unknown[]) {
-        const body = new URLSearchParams({ To: String(to), From: String(config.messaging_service_sid), Body: smsText(event, link) });
-        await post(url, "TWILIO", { headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth }, body: body.toString() });
-      }
-      return;
-    }
-    case "PAGERDUTY":
-      await post(endpoints.pagerDuty, "PAGERDUTY", {
-        headers: { "content-type": "application/json", authorization: `Token token=${String(config.api_token)}` },
-        body: JSON.stringify(pagerDutyEvent(event, config, link)),
-      });
-      return;
-    case "PREFECT_MESSAGE":
-      await context.db.query("INSERT INTO message (tenant_id, type, content) VALUES ($1, 'CLOUD_HOOK', $2)", [
-        hook.tenant_id,
-        JSON.stringify({ event, type: "CLOUD_HOOK" }),
-      ]);
-      return;
-    default:
-      throw new Error(`unknown cloud hook type ${JSON.stringify(hook.type)}`);
-  }
-}
-
-// ---- the delivery worker ------------------------------------------------------------------------------------
-
-/** The part of a BullMQ job the delivery worker reads. */
-export interface DeliveryJob {
-  id?: string;
-  data: Record<string, unknown>;
-  /** Attempts that failed before this one. */
-  attemptsMade?: number;
-  opts?: { attempts?: number };
-}
-
-export interface CloudHookWorkerDeps {
-  db: Pool;
-  config: Config;
-  log: Logger;
-}
-
-/** A queue worker for the towel's registry: no job scheduler, jobs come from the state writers. */
-export interface CloudHookWorker {
-  name: string;
-  queue: string;
-  /** Deliveries one process sends at once. */
-  concurrency: number;
-  process(job: DeliveryJob, deps: CloudHookWorkerDeps): Promise<{ delivered: boolean }>;
-}
-
-export const CLOUD_HOOK_WORKER_CONCURRENCY = 10;
-
-/** The processor of the `cloud-hooks` queue. A failed delivery throws, so BullMQ retries it (attempts, backoff). */
-export function cloudHookWorker(options: { endpoints?: Partial<DeliveryEndpoints> } = {}): CloudHookWorker {
-  return {
-    name: "CloudHookDelivery",
-    queue: CLOUD_HOOK_QUEUE,
-    concurrency: CLOUD_HOOK_WORKER_CONCURRENCY,
-    async process(job, { db, config, log }) {
-      const { event, hook_id: hookId } = job.data as CloudHookJobData;
-      const fields = { job_id: job.id, cloud_hook_id: hookId, event_id: event.id, flow_run_id: event.flow_run.id };
-      const hook = await loadHook(db, hookId);
-      if (!hook || !hook.active) {
-        log.info(fields, `Cloud hook ${hookId} was ${hook ? "deactivated" : "deleted"} before its delivery; event ${event.id} dropped.`);
-        return { delivered: false };
-      }
-      const attempt = (job.attemptsMade ?? 0) + 1;
-      const attempts = job.opts?.attempts ?? 1;
-      try {
-        await deliverCloudHook(hook, event, { db, apiUrl: config.api.url, endpoints: options.endpoints });
-      } catch (error) {
-        const last = attempt >= attempts;
-        const text = `Cloud hook ${hookId} (${hook.type}) for flow run ${event.flow_run.id} failed, attempt ${attempt} of ${attempts}` +
-          `${last ? "; giving up" : "; will retry"}: ${(error as Error).message}`;
-        if (last) log.error({ ...fields, attempt }, text);
-        else log.warn({ ...fields, attempt }, text);
-        throw error;
-      }
-      log.info({ ...fields, attempt, type: hook.type }, `Delivered cloud hook ${hookId} (${hook.type}) for flow run ${event.flow_run.id}: ${event.state.state}.`);
-      return { delivered: true };
-    },
-  };
-}
-
-// ---- test_cloud_hook --------------------------------------------------------------------------------------------
 
 export const TEST_STATE_TYPES: Record<string, string> = {
   SCHEDULED: "Scheduled",
