@@ -1,6 +1,7 @@
 // Flow groups (spec §3.3 "Flow groups"): the settings shared by every version of a flow.
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
+import type { Json } from "./inputs.ts";
 
 type Queryable = Pool | PoolClient;
 
@@ -34,3 +35,26 @@ export const setFlowGroupRunConfig = (db: Queryable, flowGroupId: string | null 
 /** Replaces the group's default parameters. */
 export const setFlowGroupDefaultParameters = (db: Queryable, flowGroupId: string | null | undefined, parameters: unknown) =>
   setColumn(db, flowGroupId, "default_parameters", JSON.stringify(parameters ?? {}));
+
+/** Merges keys into the settings of a flow's flow group: the heartbeat and Lazarus switches are set by flow id. */
+export async function updateFlowGroupSettingsOfFlow(db: Queryable, flowId: string | null | undefined, settings: Json): Promise<boolean> {
+  if (!flowId) throw new ApiError("Invalid flow ID.");
+  const { rows } = await db.query<{ flows: number; groups: number }>(
+    `WITH f AS (SELECT flow_group_id FROM flow WHERE id = $1),
+     u AS (UPDATE flow_group SET settings = settings || $2::jsonb WHERE id IN (SELECT flow_group_id FROM f) RETURNING id)
+     SELECT (SELECT count(*) FROM f)::int AS flows, (SELECT count(*) FROM u)::int AS groups`,
+    [flowId, JSON.stringify(settings)],
+  );
+  if (rows[0]!.flows === 0) throw new ApiError("Invalid flow ID.");
+  if (rows[0]!.groups === 0) throw new ApiError("Invalid flow group ID");
+  return true;
+}
+
+export const enableFlowHeartbeat = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { heartbeat_enabled: true, disable_heartbeat: false });
+export const disableFlowHeartbeat = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { heartbeat_enabled: false, disable_heartbeat: true });
+export const enableFlowLazarus = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: true });
+export const disableFlowLazarus = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: false });

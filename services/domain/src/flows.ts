@@ -5,101 +5,15 @@
 // are tenant-scoped for idempotency and archiving; tasks and edges carry the tenant; the task flags (mapped, root,
 // terminal, reference) are computed again; archiving cancels and deletes runs set-based.
 import { randomUUID } from "node:crypto";
-import { gunzipSync } from "node:zlib";
 import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { serializedState, setFlowRunStates } from "./states.ts";
 import { isObject, type Json } from "./inputs.ts";
+import { compareVersions, EDGES_UNKNOWN_TASKS, invalid, slugOf, taskRow, type TaskRow } from "./serialized_flows.ts";
 
 type Queryable = Pool | PoolClient;
 
-
-export const UNABLE_TO_DECOMPRESS = "Unable to decompress serialized flow";
-export const EDGES_UNKNOWN_TASKS =
-  "Edges could not be registered - some edges reference tasks that do not exist within this flow.";
-
-/** Decodes Core's compressed flow: base64 of a gzip stream of JSON. */
-export function decompressFlow(compressed: string): unknown {
-  try {
-    const text = compressed.replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) throw new Error("not base64");
-    return JSON.parse(gunzipSync(Buffer.from(text, "base64")).toString("utf8")) as unknown;
-  } catch {
-    throw new ApiError(UNABLE_TO_DECOMPRESS);
-  }
-}
-
-/** Compares dotted version strings numerically on their leading major.minor.patch ("0.15.0+12.gabc" → 0.15.0). */
-export function compareVersions(a: string, b: string): number {
-  const parts = (version: string) => (/^\s*v?(\d+(?:\.\d+)*)/.exec(version)?.[1] ?? "0").split(".").map(Number);
-  const left = parts(a);
-  const right = parts(b);
-  for (let index = 0; index < Math.max(left.length, right.length); index += 1) {
-    const difference = (left[index] ?? 0) - (right[index] ?? 0);
-    if (difference !== 0) return Math.sign(difference);
-  }
-  return 0;
-}
-
-interface TaskRow {
-  id: string;
-  slug: string;
-  name: string | null;
-  description: string | null;
-  type: string | null;
-  max_retries: number;
-  retry_delay: string | null;
-  trigger: string | null;
-  tags: unknown[];
-  auto_generated: boolean;
-  cache_key: string | null;
-}
-
-const RETRY_DELAY_TEXT = /^\s*(?:\d+\s+days?\s*,?\s*)?\d{1,2}:\d{2}:\d{2}(?:\.\d+)?\s*$/;
-
-function invalid(what: string, value: unknown): ApiError {
-  return new ApiError(`Invalid serialized flow: ${what} (got ${JSON.stringify(value) ?? "undefined"}).`);
-}
-
-/** A serialized Core task as the row we store. Unknown fields are ignored (they stay in serialized_flow). */
-export function taskRow(task: unknown): TaskRow {
-  if (!isObject(task)) throw invalid("every task must be an object", task);
-  if (typeof task.slug !== "string" || task.slug === "") throw invalid("every task needs a slug", task.slug);
-  const text = (key: string): string | null => {
-    const value = task[key];
-    if (value == null) return null;
-    if (typeof value !== "string") throw invalid(`task "${key}" must be a string`, value);
-    return value;
-  };
-  let retryDelay: string | null = null;
-  const delay = task.retry_delay;
-  if (typeof delay === "number" && Number.isFinite(delay) && delay >= 0) retryDelay = `${delay} seconds`;
-  else if (typeof delay === "string" && RETRY_DELAY_TEXT.test(delay)) retryDelay = delay.replace(",", "");
-  else if (delay != null) throw invalid('task "retry_delay" must be seconds or HH:MM:SS', delay);
-  const maxRetries = task.max_retries ?? 0;
-  if (typeof maxRetries !== "number" || !Number.isInteger(maxRetries)) throw invalid('task "max_retries" must be an integer', maxRetries);
-  const trigger = isObject(task.trigger) ? task.trigger.fn : task.trigger;
-  if (trigger != null && typeof trigger !== "string") throw invalid('task "trigger" must be a function path', trigger);
-  const tags = task.tags ?? [];
-  if (!Array.isArray(tags)) throw invalid('task "tags" must be a list', tags);
-  const id = typeof task.id === "string" && /^[0-9a-f-]{36}$/i.test(task.id) ? task.id.toLowerCase() : randomUUID();
-  return {
-    id,
-    slug: task.slug,
-    name: text("name"),
-    description: text("description"),
-    type: text("type"),
-    max_retries: maxRetries,
-    retry_delay: retryDelay,
-    trigger: trigger ?? null,
-    tags,
-    auto_generated: task.auto_generated === true,
-    cache_key: text("cache_key"),
-  };
-}
-
-const slugOf = (end: unknown): unknown => (isObject(end) ? end.slug : end);
 
 // Recomputes the task flags of a flow from its edges: mapped = some incoming mapped edge; root = no upstream edge;
 // terminal = no downstream edge; reference = listed in the flow's reference_tasks, else terminal.
@@ -372,26 +286,3 @@ export async function updateFlowProject(db: Queryable, flowId: string | null | u
   if (rows.length === 0) throw new ApiError("Invalid flow or project ID.");
   return rows[0]!.id;
 }
-
-/** Merges keys into the settings of a flow's flow group (heartbeat and Lazarus switches). */
-export async function updateFlowGroupSettingsOfFlow(db: Queryable, flowId: string | null | undefined, settings: Json): Promise<boolean> {
-  if (!flowId) throw new ApiError("Invalid flow ID.");
-  const { rows } = await db.query<{ flows: number; groups: number }>(
-    `WITH f AS (SELECT flow_group_id FROM flow WHERE id = $1),
-     u AS (UPDATE flow_group SET settings = settings || $2::jsonb WHERE id IN (SELECT flow_group_id FROM f) RETURNING id)
-     SELECT (SELECT count(*) FROM f)::int AS flows, (SELECT count(*) FROM u)::int AS groups`,
-    [flowId, JSON.stringify(settings)],
-  );
-  if (rows[0]!.flows === 0) throw new ApiError("Invalid flow ID.");
-  if (rows[0]!.groups === 0) throw new ApiError("Invalid flow group ID");
-  return true;
-}
-
-export const enableFlowHeartbeat = (db: Queryable, flowId: string | null | undefined) =>
-  updateFlowGroupSettingsOfFlow(db, flowId, { heartbeat_enabled: true, disable_heartbeat: false });
-export const disableFlowHeartbeat = (db: Queryable, flowId: string | null | undefined) =>
-  updateFlowGroupSettingsOfFlow(db, flowId, { heartbeat_enabled: false, disable_heartbeat: true });
-export const enableFlowLazarus = (db: Queryable, flowId: string | null | undefined) =>
-  updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: true });
-export const disableFlowLazarus = (db: Queryable, flowId: string | null | undefined) =>
-  updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: false });

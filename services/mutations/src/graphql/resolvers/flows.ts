@@ -2,6 +2,7 @@
 import * as flows from "../../../../domain/src/flows.ts";
 import * as groups from "../../../../domain/src/flow_groups.ts";
 import * as schedules from "../../../../domain/src/scheduling.ts";
+import { decompressFlow } from "../../../../domain/src/serialized_flows.ts";
 import { scheduleOptions, type Context } from "../context.ts";
 import type { Create_Flow_Input, Resolvers } from "../generated/resolvers.ts";
 
@@ -27,7 +28,7 @@ export const flowsResolvers: Resolvers = {
       id: await createFlow(context, input, input.serialized_flow),
     }),
     create_flow_from_compressed_string: async (_, { input }, context) => ({
-      id: await createFlow(context, input, flows.decompressFlow(input.serialized_flow)),
+      id: await createFlow(context, input, decompressFlow(input.serialized_flow)),
     }),
     register_tasks: async (_, { input }, context) =>
       ok(await flows.registerTasks(context.db, input.flow_id, input.serialized_tasks)),
@@ -38,11 +39,11 @@ export const flowsResolvers: Resolvers = {
     update_flow_project: async (_, { input }, context) => ({
       id: await flows.updateFlowProject(context.db, input.flow_id, input.project_id),
     }),
-    enable_flow_heartbeat: async (_, { input }, context) => ok(await flows.enableFlowHeartbeat(context.db, input.flow_id)),
-    disable_flow_heartbeat: async (_, { input }, context) => ok(await flows.disableFlowHeartbeat(context.db, input.flow_id)),
-    enable_flow_lazarus_process: async (_, { input }, context) => ok(await flows.enableFlowLazarus(context.db, input.flow_id)),
+    enable_flow_heartbeat: async (_, { input }, context) => ok(await groups.enableFlowHeartbeat(context.db, input.flow_id)),
+    disable_flow_heartbeat: async (_, { input }, context) => ok(await groups.disableFlowHeartbeat(context.db, input.flow_id)),
+    enable_flow_lazarus_process: async (_, { input }, context) => ok(await groups.enableFlowLazarus(context.db, input.flow_id)),
     disable_flow_lazarus_process: async (_, { input }, context) =>
-      ok(await flows.disableFlowLazarus(context.db, input.flow_id)),
+      ok(await groups.disableFlowLazarus(context.db, input.flow_id)),
     delete_flow_group: async (_, { input }, context) => ok(await groups.deleteFlowGroup(context.db, input.flow_group_id)),
     set_flow_group_description: async (_, { input }, context) =>
       ok(await groups.setFlowGroupDescription(context.db, input.flow_group_id, input.description)),
