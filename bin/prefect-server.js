@@ -16,9 +16,9 @@ if (major < 22 || (major === 22 && minor < 12)) {
 }
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-// `npm run build` (bin/build.js) compiles the sources into dist/ and writes dist/.built last. The build runs when it is there and
-// no source file changed since (so an edit never runs stale code): plain JavaScript starts faster and each service
-// holds about 40 MB less than with Node's type stripping. Otherwise the TypeScript sources run as they are.
+// `npm run build` (bin/build.js) compiles the sources into dist/ and writes dist/.built last. The build runs when it
+// is there and no source file changed since (so an edit never runs stale code): plain JavaScript starts faster and
+// each service holds less memory than with Node's type stripping. Otherwise the TypeScript sources run as they are.
 const BUILT_STAMP = join(root, "dist", ".built");
 
 function newestSource(dir) {

@@ -1,6 +1,6 @@
-// The migrated schema against the spec (§1 of server-v1.md). The expected catalogue below is written from the spec
-// by hand, not dumped from a database: column order follows v1 (as schema-v1.graphql lists the fields), types,
-// defaults, nullability, constraint/index/trigger names and foreign-key delete rules follow §1.1-§1.2.
+// The migrated schema against v1's (docs/schema.md). The expected catalogue below is written from the description of
+// v1's schema by hand, not dumped from a database: column order follows v1 (as schema-v1.graphql lists the fields),
+// types, defaults, nullability, constraint/index/trigger names and foreign-key delete rules follow v1's tables.
 //
 // Format, one table per block: a header line (`tenant`, or `utility.traversal`), then its columns
 // (`name type [not null] [default expr]`), then `pk:` / `unique:` / `fk:` / `index:` / `unique index:` lines.

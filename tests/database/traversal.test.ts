@@ -1,4 +1,4 @@
-// utility.downstream_tasks / utility.upstream_tasks (spec §1.2.4, acceptance check 62).
+// utility.downstream_tasks / utility.upstream_tasks (docs/schema.md; acceptance check 62).
 //
 // Fixture DAG (edges point downstream), built so that longest paths give check 62's depths from t1:
 //

@@ -1,5 +1,5 @@
-// The schema's triggers (spec §1.2): task runs created with a flow run (check 1, trigger part), run details updated
-// from inserted states (checks 16 and 17), and `updated` maintained on every update.
+// The schema's triggers (docs/schema.md): task runs created with a flow run (check 1, trigger part), run details
+// updated from inserted states (checks 16 and 17), and `updated` maintained on every update.
 import { beforeAll, describe, expect, test } from "vitest";
 import { END_TIME_STATES, RUNNING_STATES, STATE_NAMES } from "../../services/domain/src/state_classes.ts";
 import { useTestDatabase } from "../helpers/database.ts";

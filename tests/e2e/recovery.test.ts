@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests read GraphQL results field by field */
 // An agent dies with two runs in flight (SIGKILL to it and to the flow-run processes it started: a machine going
-// away). The towel's ZombieKiller and Lazarus recover them as spec §5 says: the run whose task has a retry left
-// through a Retrying task run, the other through Lazarus.
+// away). The towel's ZombieKiller and Lazarus recover them as docs/v1-compatibility.md ("The towel") says: the run
+// whose task has a retry left through a Retrying task run, the other through Lazarus.
 //
 // Their cutoff is a flow-run heartbeat older than 10 minutes, fixed by the spec (not a setting). Rather than wait
 // ten minutes, the test moves the dead run's heartbeat an hour back in the database once the processes are gone
@@ -105,7 +105,7 @@ describe("an agent killed mid-run", { timeout: 240_000 }, () => {
 
   test("Lazarus: the run left without an active task is rescheduled and run again", async () => {
     // A real Lazarus acts on a run whose heartbeat is 10 minutes old; by then the 30 s lock that refuses a second
-    // Submitted state for a run (spec §3.3) has long expired. Let it expire before simulating the stale heartbeat,
+    // Submitted state for a run (docs/v1-compatibility.md, Writing states) has long expired. Let it expire before simulating the stale heartbeat,
     // or the rescheduled run's new Submitted state would be refused until it does.
     const submitted = (await flowRunDetails(e2e, doomedId)).states.find((s: any) => s.state === "Submitted");
     await new Promise((done) => setTimeout(done, Math.max(0, Date.parse(submitted.timestamp) + 31_000 - Date.now())));

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests read GraphQL results field by field */
-// The transport rules real clients need (spec clients.md §0 and §3 P0), in both modes: POST on / and /graphql,
+// The transport rules real clients need (docs/gateway.md, "Sending requests"), in both modes: POST on / and /graphql,
 // every form of `variables`, batches, status codes, the subgraphs' error texts and codes, CORS, x-prefect-*
 // forwarding, the depth and body limits, /health and /ready, GET queries.
 import net from "node:net";

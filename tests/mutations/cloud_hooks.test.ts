@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL results, rows and received bodies are read field by field; their shape is what the tests assert */
-// Cloud hooks (spec §3.3; acceptance checks 56, 57): the mutations, which state changes fire which hooks (one
-// BullMQ job per (event, hook) after commit, on the test's Redis prefix), delivery by the towel's worker to a local
-// HTTP receiver with retries, every hook type's payload, and a state write that goes on when Redis is down.
+// Cloud hooks (docs/v1-compatibility.md, Cloud hooks; acceptance checks 56, 57): the mutations, which state changes
+// fire which hooks (one BullMQ job per (event, hook) after commit, on the test's Redis prefix), delivery by the towel's
+// worker to a local HTTP receiver with retries, every hook type's payload, and a state write that goes on when Redis is
+// down.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";

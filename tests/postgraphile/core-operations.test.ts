@@ -1,6 +1,6 @@
-// Every table-reading operation Prefect Core 1.4.1 sends (clients.md §1.3), written as Core renders it: anonymous
-// `query { … }` documents with 4-space indentation, every argument inlined (uuids, timestamps and strings as JSON
-// string literals, enum values bare, dict arguments as `{ k: v }` in insertion order) and no variables. Each must
+// Every table-reading operation Prefect Core 1.4.1 sends (docs/using-prefect-core.md), written as Core renders it:
+// anonymous `query { … }` documents with 4-space indentation, every argument inlined (uuids, timestamps and strings as
+// JSON string literals, enum values bare, dict arguments as `{ k: v }` in insertion order) and no variables. Each must
 // run and return v1's result shape for the seeded database (seed.ts, plus the rows added below).
 import { beforeAll, describe, expect, test } from "vitest";
 import { useDataGraph } from "./helpers.ts";

@@ -1,4 +1,4 @@
-// The traversal function roots (server-v1.md §8.2 acceptance check 62) and their `task` relationship.
+// The traversal function roots (acceptance check 62; docs/v1-compatibility.md) and their `task` relationship.
 import { describe, expect, test } from "vitest";
 import { useDataGraph } from "./helpers.ts";
 import { ids } from "./seed.ts";

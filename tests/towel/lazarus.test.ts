@@ -1,4 +1,4 @@
-// Lazarus pass (spec §5; acceptance checks 42–44), on a real database, without the queues.
+// Lazarus pass (docs/v1-compatibility.md, The towel; acceptance checks 42–44), on a real database, without the queues.
 import { beforeEach, describe, expect, test } from "vitest";
 import { createPool } from "../../services/shared/src/database/pool.ts";
 import { runLazarus } from "../../services/domain/src/towel/lazarus.ts";

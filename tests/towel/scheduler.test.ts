@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- rows and GraphQL results are read field by field; their shape is what the tests assert */
-// Scheduler pass (spec §5) through the real Core 1.x clocks of the shared schedules module and the mutations
-// service's set-based run creation: acceptance checks 36–39 and 49, on a real database. The flows' schedules are
-// stored as the API stores them (create_flow / set_flow_group_schedule), then the towel's pass creates the runs.
+// Scheduler pass (docs/v1-compatibility.md, The towel) through the real Core 1.x clocks of the shared schedules module
+// and the mutations service's set-based run creation: acceptance checks 36–39 and 49, on a real database. The flows'
+// schedules are stored as the API stores them (create_flow / set_flow_group_schedule), then the towel's pass creates
+// the runs.
 import { beforeEach, describe, expect, test } from "vitest";
 import { runScheduler, type SchedulerOptions } from "../../services/domain/src/towel/scheduler.ts";
 import { fromDate } from "../../services/domain/src/schedules/index.ts";

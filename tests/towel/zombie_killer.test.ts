@@ -1,4 +1,5 @@
-// ZombieKiller pass (spec §5; acceptance checks 45–48), on a real database, without the queues.
+// ZombieKiller pass (docs/v1-compatibility.md, The towel; acceptance checks 45–48), on a real database, without the
+// queues.
 import { beforeEach, describe, expect, test } from "vitest";
 import { runZombieKiller } from "../../services/domain/src/towel/zombie_killer.ts";
 import { useTestDatabase } from "../helpers/database.ts";

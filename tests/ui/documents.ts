@@ -50,7 +50,7 @@ export const NOTIFICATIONS = `query Notifications($limit: Int = 100, $offset: In
 /** App.vue agents poll. */
 export const AGENTS = `query Agents { agent { id agent_config_id core_version created name labels last_queried type } }`;
 
-// ---- mutations (clients.md §2.2 lists the 42 the UI sends in Server mode) ---------------------------------------
+// ---- mutations (the 42 the UI sends in Server mode; docs/ui.md) ---------------------------------------
 
 const serviceMutation = (operation: string, field: string, selection: string) =>
   `mutation ${operation}($input: ${field}_input!) { ${field}(input: $input) { ${selection} } }`;
@@ -114,7 +114,7 @@ export const CREATE_FLOW_RUN = `mutation CreateFlowRun(
 
 /**
  * ClearLate (Dashboard upcoming runs, "clear late runs"): each late run cancelled with a state written inline as a
- * JSON string (clients.md §0.6), built by string interpolation.
+ * JSON string (docs/v1-compatibility.md, Errors and scalars), built by string interpolation.
  */
 export const cancelLateRun = (flowRunId: string, version: number): string => `mutation {
   set_flow_run_states(input: {states: [{flow_run_id: "${flowRunId}", version: ${version},

@@ -23,9 +23,9 @@ export const SERVICE_ALIASES: Record<string, ServiceName> = {
 /**
  * Node options each service runs with where this project starts it (the CLI's `start` and `dev services`,
  * compose.yml, the bench); set them yourself (NODE_OPTIONS) when you run `services <name>` another way. The
- * gateway's young generation is capped at 8 MB per semi-space (V8's default: 16 MB): it grows to the cap while
- * the gateway composes and under load; the cap saves about 16 MB resident idle and 15-20 MB under short bursts of
- * load, at no measurable cost in throughput (docs/benchmarks.md, "Gateway memory").
+ * gateway's young generation is capped at 8 MB per semi-space (half V8's default): it grows to the cap while the
+ * gateway composes and under load, and the smaller cap keeps resident memory down at no cost in throughput
+ * (docs/benchmarks.md, "Gateway memory").
  */
 export const SERVICE_NODE_OPTIONS: Readonly<Record<ServiceName, readonly string[]>> = {
   postgraphile: [],

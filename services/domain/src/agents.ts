@@ -1,4 +1,4 @@
-// Agents and agent configs (spec §3.3 "Agents").
+// Agents and agent configs (docs/v1-compatibility.md, Smaller domains).
 //
 // register_agent returns the existing agent with the same tenant, name, type, Core version and (sorted) labels.
 // Unlike v1, a NULL field matches only NULL (v1's Hasura null-collapse let a nameless registration match any

@@ -1,4 +1,4 @@
-// Task run artifacts (spec §3.3 "Artifacts").
+// Task run artifacts (docs/v1-compatibility.md, Smaller domains).
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 

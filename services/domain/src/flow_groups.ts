@@ -1,4 +1,4 @@
-// Flow groups (spec §3.3 "Flow groups"): the settings shared by every version of a flow.
+// Flow groups (docs/v1-compatibility.md, Flows and flow groups): the settings shared by every version of a flow.
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 import type { Json } from "./inputs.ts";

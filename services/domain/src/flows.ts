@@ -1,4 +1,4 @@
-// Flows (spec §3.3 "create_flow", register_tasks/edges, archive, delete, update project, heartbeat/lazarus settings).
+// Flows (docs/v1-compatibility.md, Flows and flow groups).
 //
 // Differences from v1 (docs/domain.md): create_flow is one transaction (flow, group, tasks, edges, archiving of
 // older versions); the flow group row is locked so concurrent registrations get distinct versions; version groups

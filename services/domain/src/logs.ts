@@ -1,5 +1,6 @@
-// write_run_logs (spec §3.3 "Logs"): one multi-row INSERT per batch. Unlike v1, rows get their run's tenant_id, and
-// a log naming a flow run or task run that does not exist is dropped instead of failing the whole batch.
+// write_run_logs (docs/v1-compatibility.md, Smaller domains): one multi-row INSERT per batch. Unlike v1, rows get their
+// run's tenant_id, and a log naming a flow run or task run that does not exist is dropped instead of failing the whole
+// batch.
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 
 export interface RunLog {

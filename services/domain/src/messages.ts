@@ -1,4 +1,4 @@
-// Messages (spec §3.3 "Messages"): read/unread/delete.
+// Messages (docs/v1-compatibility.md, Smaller domains): read/unread/delete.
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 

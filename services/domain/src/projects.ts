@@ -1,4 +1,5 @@
-// Projects (spec §3.3): unique (tenant_id, name); deleting one deletes its flows through the cascades.
+// Projects (docs/v1-compatibility.md, Smaller domains): unique (tenant_id, name); deleting one deletes its flows
+// through the cascades.
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError, fromDatabaseError } from "./errors.ts";
 

@@ -1,4 +1,4 @@
-// Flow runs and task runs (spec §3.3 "create_flow_run", get_or_create_task_run, heartbeats, the agent queue …).
+// Flow runs and task runs (docs/v1-compatibility.md, Flow runs and task runs).
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 import { pythonSetRepr } from "./python.ts";

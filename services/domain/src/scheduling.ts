@@ -1,4 +1,4 @@
-// Flow schedules (spec §3.3 "set_schedule_active", "schedule_flow_runs", flow-group schedules, unarchive).
+// Flow schedules (docs/v1-compatibility.md, Schedules).
 //
 // scheduleFlowRuns is the run-creation step v1 called schedule_flow_runs, set-based: it takes a page of flows, reads
 // their schedules (the flow group's wins over the flow's) with the shared schedules module, and creates the runs of

@@ -1,4 +1,4 @@
-// What Core 1.x sends when it registers a flow (spec §3.4 "Flow serialization", "Compressed flows"): the compressed
+// What Core 1.x sends when it registers a flow (docs/v1-compatibility.md, Flows and flow groups): the compressed
 // form, the Core version it was built with, the serialized tasks and edge ends, read as v1 read them.
 import { randomUUID } from "node:crypto";
 import { gunzipSync } from "node:zlib";

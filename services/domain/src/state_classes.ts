@@ -1,7 +1,7 @@
-// The Prefect Core 1.x state classes the server reasons about (spec §3.1): their hierarchy, colours and the derived
-// sets used by the queue, the state mutations and the towel loops, and the defaults Core's state constructors fill
-// in when a state is deserialised. A state is classified by its class name (the `type` of a serialized state, the
-// `state` column of a run).
+// The Prefect Core 1.x state classes the server reasons about (docs/v1-compatibility.md, Core's state classes): their
+// hierarchy, colours and the derived sets used by the queue, the state mutations and the towel loops, and the defaults
+// Core's state constructors fill in when a state is deserialised. A state is classified by its class name (the `type`
+// of a serialized state, the `state` column of a run).
 import { isoUtc, now } from "./schedules/time.ts";
 import { isObject } from "./inputs.ts";
 
@@ -103,7 +103,6 @@ export const END_TIME_STATES: readonly string[] = ["Success", "Failed", "Cached"
 
 export const isRunning = (name: string | null | undefined): boolean => isSubclassOf(name, "Running");
 export const isFinished = (name: string | null | undefined): boolean => isSubclassOf(name, "Finished");
-export const isScheduled = (name: string | null | undefined): boolean => isSubclassOf(name, "Scheduled");
 
 /** A serialized Core state (StateSchema): at least `type`; everything else is kept as sent. */
 export type SerializedState = Record<string, unknown> & { type: string };

@@ -1,4 +1,4 @@
-// Setting flow-run and task-run states (spec §3.3 "State setting").
+// Setting flow-run and task-run states (docs/v1-compatibility.md, Writing states).
 //
 // v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/domain.md):
 // - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
@@ -267,17 +267,17 @@ export async function setFlowRunStates(
 /**
  * How many set_task_run_states statements of a pool may be in flight before requests wait to share the next one
  * (see coalescer.ts). One keeps Postgres on one statement while the service parses and answers the requests of the
- * next, and makes that statement carry every request that arrived meanwhile. Measured on 2 cores against two: 5 %
- * more states per second at 8 clients, 18 % more at 32, but 10–20 % fewer at 2 clients, where the second request
- * waits for the first's statement instead of running beside it (docs/domain.md, "Coalesced task-run states").
+ * next, and makes that statement carry every request that arrived meanwhile. Against two, it writes more states per
+ * second from many clients and fewer from two, where the second request waits for the first's statement instead of
+ * running beside it (docs/domain.md, "Coalesced task-run states"; the figures are in docs/benchmarks.md).
  */
 export const TASK_RUN_STATE_STATEMENTS = 1;
 
 /**
  * A request with at least this many items amortises a statement by itself: it is sent at once, beside the shared
  * statement, not queued behind it. Coalescing batches as well would funnel every batch of the process through one
- * statement at a time (one Postgres backend, one core): measured on 2 cores, 50-state batches from 8 and 32 clients
- * then wrote 46–53 % of what the same batches do as separate statements.
+ * statement at a time (one Postgres backend, one core): concurrent batches then wrote about half of what they write
+ * as separate statements.
  */
 export const SHARED_STATEMENT_MAX_ITEMS = 10;
 

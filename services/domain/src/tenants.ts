@@ -1,4 +1,4 @@
-// Tenants (spec §3.3): a name and a unique, slugified slug.
+// Tenants (docs/v1-compatibility.md, Smaller domains): a name and a unique, slugified slug.
 import slugify from "@sindresorhus/slugify";
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError, fromDatabaseError } from "./errors.ts";

@@ -20,11 +20,10 @@ export interface RunningGateway {
 }
 
 /**
- * Under sustained load V8 lets the gateway's old generation grow to several times what is alive before it collects
- * (measured: 68 → 130 MiB in use between major collections, 52 MiB alive; 285 MiB resident at peak). A growth
- * factor of 1.2 after each major collection keeps it near what is alive: 168 MiB at peak over the same workloads,
- * at the same throughput (docs/benchmarks.md, "Gateway memory"). V8 reads this flag at every collection, so it
- * takes effect when set here; unlike a cap on the old generation it cannot make a burst of large requests fail.
+ * Under sustained load V8 lets the gateway's old generation grow to several times what is alive before it collects.
+ * A growth factor of 1.2 after each major collection keeps it near what is alive, at the same throughput
+ * (docs/benchmarks.md, "Gateway memory", has the figures). V8 reads this flag at every collection, so it takes
+ * effect when set here; unlike a cap on the old generation it cannot make a burst of large requests fail.
  */
 const HEAP_GROWING_PERCENT = 20;
 

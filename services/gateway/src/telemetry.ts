@@ -1,6 +1,6 @@
 // @apollo/gateway loads, when imported, the OpenTelemetry metrics SDK, its exporter and the resource detectors of
 // four cloud providers, all for its usage telemetry to Apollo, which this gateway always switches off
-// (APOLLO_TELEMETRY_DISABLED, gateway.ts): about 9 MB of resident memory for code that never runs. Imported before
+// (APOLLO_TELEMETRY_DISABLED, gateway.ts): resident memory for code that never runs. Imported before
 // @apollo/gateway, this module puts lazy stand-ins for them in the CommonJS module cache; a stand-in loads its real
 // module the first time anything reads from it, so telemetry would work unchanged if it were ever turned on.
 import Module, { createRequire } from "node:module";

@@ -1,9 +1,8 @@
 // Several processes serving the data graph on one port (services.postgraphile.workers > 1).
 //
 // One Node process runs the data graph on one core, and PostGraphile's work per request (planning lookups, building
-// the SQL, shaping the answer) keeps that core busy long before Postgres runs out of cores: on the bench's 2-core
-// machine one process answered 1,300-1,600 flow_run_by_pk requests per second with a third of the machine idle,
-// two processes 2,000-2,600 (docs/benchmarks.md). v1's Hasura used every core of its machine.
+// the SQL, shaping the answer) keeps that core busy long before Postgres runs out of cores: one process leaves
+// part of the machine idle, two use it (docs/benchmarks.md, section 2). v1's Hasura used every core of its machine.
 //
 // The primary process (the one `services postgraphile` starts) only holds the port, which Node's cluster module
 // shares: it accepts each connection and hands it to the workers in turn. It starts the workers with its own

@@ -71,13 +71,10 @@ const serviceSchema = (defaultPort: number) =>
   });
 
 const configSchema = z.object({
-  env: text.default("local"),
-  debug: boolish.default(false),
   user_config_path: text.default("~/.prefect_server/config.toml"),
   home: text.default(DEFAULT_HOME),
   core_version_cutoff: text.default("0.6.1"),
   queued_runs_returned_limit: integer(1).default(25),
-  insert_many_batch_size: integer(1).default(200),
   artifacts_max_payload_bytes: integer(1).default(1_000_000),
   api: z.object({ url: text.default("http://localhost:4200") }).prefault({}),
   database: z

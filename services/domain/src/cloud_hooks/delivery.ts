@@ -1,5 +1,6 @@
-// Delivering one cloud-hook event to one hook, by its type (spec §3.3 "Cloud hooks"): WEBHOOK, SLACK_WEBHOOK,
-// TWILIO, PAGERDUTY, PREFECT_MESSAGE. A failed delivery throws; the worker (worker.ts) lets BullMQ try again.
+// Delivering one cloud-hook event to one hook, by its type (docs/v1-compatibility.md, Cloud hooks): WEBHOOK,
+// SLACK_WEBHOOK, TWILIO, PAGERDUTY, PREFECT_MESSAGE. A failed delivery throws; the worker (worker.ts) lets BullMQ try
+// again.
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
 import type { Json } from "../inputs.ts";
 import type { CloudHookEvent } from "./events.ts";

@@ -1,4 +1,4 @@
-// Firing cloud hooks on flow-run state changes (spec §3.3 "Cloud hooks"; §9.7).
+// Firing cloud hooks on flow-run state changes (docs/v1-compatibility.md, Cloud hooks).
 //
 // v1 looked the hooks up and sent them from a fire-and-forget coroutine after each state write: lost on a crash,
 // never retried. Ours:

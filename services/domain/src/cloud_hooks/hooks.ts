@@ -1,6 +1,6 @@
-// Cloud hooks, the mutations (spec §3.3 "Cloud hooks"): create_cloud_hook checks its input in v1's order and with
-// v1's texts (states stored uppercased and deduped); delete and (de)activate; test_cloud_hook builds a test event
-// and delivers it inline (delivery.ts), reporting `{success, error}`. Firing on state changes is events.ts,
+// Cloud hooks, the mutations (docs/v1-compatibility.md, Cloud hooks): create_cloud_hook checks its input in v1's order
+// and with v1's texts (states stored uppercased and deduped); delete and (de)activate; test_cloud_hook builds a test
+// event and delivers it inline (delivery.ts), reporting `{success, error}`. Firing on state changes is events.ts,
 // delivering an event delivery.ts, the queue worker worker.ts.
 import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";

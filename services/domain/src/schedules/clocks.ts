@@ -1,5 +1,5 @@
-// Core 1.x clocks: the event streams a schedule merges (spec §3.4). Each clock yields events strictly after an
-// instant, in time order, with its parameter_defaults and labels.
+// Core 1.x clocks: the event streams a schedule merges (docs/v1-compatibility.md, Schedules). Each clock yields events
+// strictly after an instant, in time order, with its parameter_defaults and labels.
 //
 // - IntervalClock: start_date + k × interval (start_date defaults to 2019-01-01T00:00:00 UTC). While k × interval is
 //   less than a day the sum is exact elapsed time; from a whole day on it is wall-clock arithmetic in the start

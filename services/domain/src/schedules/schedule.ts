@@ -1,5 +1,5 @@
-// Core 1.x schedules (spec §3.4): reading the serialized `Schedule` (Core's ScheduleSchema/ClockSchema), its
-// `next(n)`, and the idempotency keys the server gives auto-scheduled runs.
+// Core 1.x schedules (docs/v1-compatibility.md, Schedules): reading the serialized `Schedule` (Core's
+// ScheduleSchema/ClockSchema), its `next(n)`, and the idempotency keys the server gives auto-scheduled runs.
 //
 // next(n): the clocks' events merged in time order; events at the same instant with equal parameter_defaults and
 // labels are one event (labels null ≠ []); each must pass the filters (all `filters`, at least one `or_filters` if

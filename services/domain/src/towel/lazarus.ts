@@ -1,6 +1,6 @@
-// Lazarus (spec §5): flow runs that are Running or Submitted, whose heartbeat is over 10 minutes old and that have
-// no task run left to do anything, are given another chance (Scheduled again, up to the resurrection limit) or
-// marked Failed once the limit is used up.
+// Lazarus (docs/v1-compatibility.md, The towel): flow runs that are Running or Submitted, whose heartbeat is over 10
+// minutes old and that have no task run left to do anything, are given another chance (Scheduled again, up to the
+// resurrection limit) or marked Failed once the limit is used up.
 //
 // A pass is one transaction of two statements, however many runs it touches: the first locks the candidates
 // (FOR UPDATE SKIP LOCKED, so two replicas or a concurrent API write never handle the same run twice), inserts

@@ -1,9 +1,9 @@
-// Scheduler (spec §5): keeps the next N events (services.towel.max_scheduled_runs_per_flow, default 10) of every
-// active, unarchived flow's schedule as auto-scheduled flow runs.
+// Scheduler (docs/v1-compatibility.md, The towel): keeps the next N events (services.towel.max_scheduled_runs_per_flow,
+// default 10) of every active, unarchived flow's schedule as auto-scheduled flow runs.
 //
 // One scheduling path for the API and the towel: a pass pages through the schedulable flows (keyset paging on id,
 // newest first, 500 a page, so flows activated or archived meanwhile never shift a page) and hands each page to the
-// mutations service's scheduleFlowRuns, which reads the schedules with the shared Core 1.x schedules module (µs
+// domain's scheduleFlowRuns (scheduling.ts), which reads the schedules with the shared Core 1.x schedules module (µs
 // start dates and v1's idempotency keys included) and creates all the page's runs with their Scheduled states in
 // ONE INSERT … ON CONFLICT (idempotency_key, flow_id) — the statement create_flow_run uses. The idempotency key
 // makes a run appear once, whichever replica or API call gets there first. Two pages are inserted at a time by

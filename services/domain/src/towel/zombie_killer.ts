@@ -1,4 +1,4 @@
-// ZombieKiller (spec §5). Each pass, in one transaction:
+// ZombieKiller (docs/v1-compatibility.md, The towel). Each pass, in one transaction:
 // 1. Zombie task runs: Running task runs whose *flow run's* heartbeat is over 10 minutes old (task heartbeats are not
 //    looked at), in flow groups with heartbeats enabled. A task run with retries left, in a Running flow run, is set
 //    to Retrying (start time now + the task's retry_delay); any other is set to Failed. The flow run is left alone.

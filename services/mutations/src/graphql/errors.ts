@@ -1,6 +1,7 @@
-// How errors reach the client (spec §3.0): an ApiError's text as it is; Postgres constraint violations as v1's
-// fixed texts; a lost database as `Unable to connect to postgres.`; anything unexpected is logged and reported with
-// v1's fixed internal-error text. Never a code containing `API_ERROR` (Core would re-send the request).
+// How errors reach the client (docs/v1-compatibility.md, Errors and scalars): an ApiError's text as it is; Postgres
+// constraint violations as v1's fixed texts; a lost database as `Unable to connect to postgres.`; anything unexpected
+// is logged and reported with v1's fixed internal-error text. Never a code containing `API_ERROR` (Core would re-send
+// the request).
 import type { GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApiError, fromDatabaseError } from "../../../domain/src/errors.ts";

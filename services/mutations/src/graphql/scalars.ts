@@ -1,4 +1,4 @@
-// The service scalars UUID, JSON and DateTime with v1's input rules (spec §3.0, clients.md §0.6):
+// The service scalars UUID, JSON and DateTime with v1's input rules (docs/v1-compatibility.md, Errors and scalars):
 // - UUID: validated and normalised to the canonical lowercase form (`Could not parse UUID: <v>`);
 // - JSON: variables pass through; an inline literal is a string holding JSON text and is decoded;
 // - DateTime: ISO-8601 read leniently (offsets, `Z`, up to microseconds, date-only, naive = UTC) and kept as a

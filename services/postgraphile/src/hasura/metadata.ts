@@ -1,5 +1,5 @@
-// What v1's Hasura tracked (server-v1.md §2), as data: the tables, their relationships with v1's exact names, and the
-// two traversal functions. Everything the data graph exposes is derived from this list and the introspected
+// What v1's Hasura tracked (docs/data-graph.md), as data: the tables, their relationships with v1's exact names, and
+// the two traversal functions. Everything the data graph exposes is derived from this list and the introspected
 // database; a tracked table or column that is missing from the database stops start-up with a clear message.
 
 import { sql, type SQL } from "postgraphile/pg-sql2";

@@ -1,4 +1,4 @@
-// The Postgres pool every service shares, and a helper that runs a function in one transaction.
+// The Postgres pool of a service, and a helper that runs a function in one transaction.
 import pg from "pg";
 import { config } from "../config.ts";
 import { SESSION_OPTIONS, withSessionOptions } from "./session.ts";
@@ -18,20 +18,6 @@ export function createPool(connectionString = config().database.connection_url, 
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on("error", () => {});
   return pool;
-}
-
-let shared: Pool | undefined;
-
-/** The process-wide pool, created on first use from the configuration. */
-export function pool(): Pool {
-  shared ??= createPool();
-  return shared;
-}
-
-export async function closePool(): Promise<void> {
-  const current = shared;
-  shared = undefined;
-  await current?.end();
 }
 
 // Work to do once the transaction of a client commits (e.g. enqueueing cloud-hook deliveries for the state rows it
