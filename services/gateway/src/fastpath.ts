@@ -32,7 +32,7 @@ import {
   TokenKind,
   type ValidationRule,
 } from "graphql";
-import { LruCache } from "../../shared/src/lru.ts";
+import { LRUCache } from "lru-cache";
 
 export type Route =
   | { kind: "planner" }
@@ -84,14 +84,14 @@ export class Router {
   readonly #rules: readonly ValidationRule[];
   readonly #subgraphSchemas: Map<string, GraphQLSchema>;
   /** by document text: documents sent with variables are found without lexing them */
-  readonly #byText: LruCache<string, Route>;
-  readonly #byShape: LruCache<string, Route>;
+  readonly #byText: LRUCache<string, Route>;
+  readonly #byShape: LRUCache<string, Route>;
 
   constructor(options: RouterOptions) {
     this.apiSchema = options.apiSchema;
     this.#rules = [...specifiedRules, ...(options.extraRules ?? [])];
-    this.#byText = new LruCache(options.cacheSize ?? 1000);
-    this.#byShape = new LruCache(options.cacheSize ?? 1000);
+    this.#byText = new LRUCache({ max: options.cacheSize ?? 1000 });
+    this.#byShape = new LRUCache({ max: options.cacheSize ?? 1000 });
     this.#subgraphSchemas = new Map();
     for (const subgraph of Supergraph.build(options.supergraphSdl).subgraphs()) {
       this.#subgraphSchemas.set(subgraph.name, subgraph.schema.toGraphQLJSSchema());

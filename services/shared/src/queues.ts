@@ -9,6 +9,7 @@
 import { Queue, createPostgresBackend, withBackend } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "./config.ts";
+import { withTimeout } from "./timeouts.ts";
 
 export type QueueBackendName = "redis" | "postgres";
 
@@ -46,14 +47,6 @@ export interface JobProducer {
 
 /** How long an add may take before it is given up. */
 export const PRODUCER_TIMEOUT_MS = 2_000;
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
-}
 
 /** Waits for an ioredis client's first connection attempt; rejects when it fails or does not finish in time. */
 function firstConnection(connection: Redis, ms: number): Promise<void> {

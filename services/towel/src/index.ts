@@ -5,6 +5,7 @@ import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
+import { settlesWithin } from "../../shared/src/timeouts.ts";
 import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
 import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
 import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
@@ -20,17 +21,6 @@ const POOL_SIZE = 4;
 const STOP_WAIT_MS = LOCK_DURATION_MS;
 /** How long closing the queues and connections may take once the workers are closed (the queue store may be gone). */
 const CLOSE_WAIT_MS = 3_000;
-
-/** Resolves to true when `work` settles within `ms`, false otherwise (work keeps running). */
-async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true, () => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export interface RunningTowel {
   stop(): Promise<void>;
@@ -155,18 +145,18 @@ async function shutdown(
   // closed by force (an unfinished pass's transaction is rolled back; its job is retried once its lock expires).
   const workers = running.flatMap((entry) => (entry.worker ? [entry.worker] : []));
   const closing = Promise.allSettled(workers.map((worker) => worker.close()));
-  if (!(await within(STOP_WAIT_MS, Promise.allSettled([...active])))) {
+  if (!(await settlesWithin(Promise.allSettled([...active]), STOP_WAIT_MS))) {
     log.warn(`The passes in progress did not finish within ${STOP_WAIT_MS / 1000} s; closing the workers anyway.`);
   }
-  if (!(await within(CLOSE_WAIT_MS, closing))) {
+  if (!(await settlesWithin(closing, CLOSE_WAIT_MS))) {
     log.warn("The workers did not close cleanly (is the queue store reachable?); closing them by force.");
-    await within(CLOSE_WAIT_MS, Promise.allSettled(workers.map((worker) => worker.close(true))));
+    await settlesWithin(Promise.allSettled(workers.map((worker) => worker.close(true))), CLOSE_WAIT_MS);
   }
-  if (!(await within(CLOSE_WAIT_MS, Promise.allSettled(running.map((entry) => entry.queue.close()))))) {
+  if (!(await settlesWithin(Promise.allSettled(running.map((entry) => entry.queue.close())), CLOSE_WAIT_MS))) {
     log.warn("The queues did not close cleanly (is the queue store reachable?).");
   }
-  await within(CLOSE_WAIT_MS, backend?.close() ?? Promise.resolve());
+  await settlesWithin(backend?.close() ?? Promise.resolve(), CLOSE_WAIT_MS);
   // Enqueues of the passes that just finished, then the producer (each add is bounded by the producer's timeout).
-  await within(CLOSE_WAIT_MS, cloudHooks?.close() ?? Promise.resolve());
+  await settlesWithin(cloudHooks?.close() ?? Promise.resolve(), CLOSE_WAIT_MS);
   await db?.end();
 }

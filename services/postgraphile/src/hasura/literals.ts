@@ -38,7 +38,7 @@ import {
   type ValueNode,
   type VariableDefinitionNode,
 } from "graphql";
-import { LruCache } from "../../../shared/src/lru.ts";
+import { LRUCache } from "lru-cache";
 
 /** Scalars whose parseLiteral(literal) equals parseValue(the literal's value). */
 const LIFTED_SCALARS = new Set(["String", "Int", "Float", "uuid", "timestamptz", "interval", "jsonb", "_uuid"]);
@@ -151,11 +151,11 @@ function liftShape(schema: GraphQLSchema, document: DocumentNode, tokens: Litera
 
 interface SchemaCache {
   /** shape key → its lifted form (null: runs as written) */
-  shapes: LruCache<string, Shape | null>;
+  shapes: LRUCache<string, Shape | false>;
   /** per parsed document (grafserv hands out the same object for a repeated text) */
   documents: WeakMap<DocumentNode, { shape: Shape; values: Record<string, unknown> } | null>;
   /** request texts that substituteKnownShape leaves as they are (repeated texts skip its scan) */
-  unchanged: LruCache<string, true>;
+  unchanged: LRUCache<string, true>;
 }
 
 const caches = new WeakMap<GraphQLSchema, SchemaCache>();
@@ -170,7 +170,7 @@ export const SHAPE_CACHE_SIZE = 500;
 function cacheOf(schema: GraphQLSchema): SchemaCache {
   let cache = caches.get(schema);
   if (!cache) {
-    cache = { shapes: new LruCache(SHAPE_CACHE_SIZE), documents: new WeakMap(), unchanged: new LruCache(SHAPE_CACHE_SIZE) };
+    cache = { shapes: new LRUCache({ max: SHAPE_CACHE_SIZE }), documents: new WeakMap(), unchanged: new LRUCache({ max: SHAPE_CACHE_SIZE }) };
     caches.set(schema, cache);
   }
   return cache;
@@ -199,7 +199,7 @@ export function liftLiterals(
     if (scanned && scanned.tokens.length > 0) {
       let shape = cache.shapes.get(scanned.key);
       if (shape === undefined) {
-        shape = liftShape(schema, document, scanned.tokens, text!) ?? null;
+        shape = liftShape(schema, document, scanned.tokens, text!) ?? false;
         cache.shapes.set(scanned.key, shape);
       }
       const values = shape ? bind(shape, scanned.tokens, text!) : null;
