@@ -122,53 +122,107 @@ async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMe
 
 const acceptsHtml = (request: IncomingMessage) => /\btext\/html\b/i.test(request.headers.accept ?? "");
 
-/** The request handler. */
-export function createHandler(options: GatewayHttpOptions): Handler {
-  const checkAuth = basicAuthCheck(options.authString);
-  const ruruStatic = serveStatic(RURU_STATIC_PATH);
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = new URL(request.url ?? "/", "http://gateway");
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname;
-    const method = request.method ?? "GET";
+/** Where a request goes: its URL, its path without trailing slashes, its method. */
+interface Target {
+  url: URL;
+  path: string;
+  method: string;
+}
+
+/** One step of the gateway's handling: answers the request (true) or leaves it to the next step (false). */
+type Step = (request: IncomingMessage, response: ServerResponse, target: Target) => boolean | Promise<boolean>;
+
+const isRead = (method: string) => method === "GET" || method === "HEAD";
+
+/** Every response allows any origin; a preflight is answered here, without authentication (browsers send none). */
+function installCors(steps: Step[]): void {
+  steps.push((request, response, { method }) => {
     setCors(request, response);
-    if (method === "OPTIONS") {
-      response.writeHead(204, { "content-length": "0" }).end();
-      return;
+    if (method !== "OPTIONS") return false;
+    response.writeHead(204, { "content-length": "0" }).end();
+    return true;
+  });
+}
+
+/** GET /health: 200 while the process runs, never behind credentials. */
+function installHealth(steps: Step[]): void {
+  steps.push((_request, response, { path, method }) => {
+    if (path !== "/health" || !isRead(method)) return false;
+    sendJson(response, 200, { status: "ok" });
+    return true;
+  });
+}
+
+/** With an auth string set, everything below needs HTTP basic credentials. */
+function installAuth(steps: Step[], authString: string): void {
+  const checkAuth = basicAuthCheck(authString);
+  if (!checkAuth) return;
+  steps.push((request, response) => {
+    if (checkAuth(request.headers.authorization)) return false;
+    request.resume();
+    sendJson(response, 401, errorBody("UNAUTHENTICATED: this server needs HTTP basic credentials.", "UNAUTHENTICATED"), {
+      "www-authenticate": `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
+    });
+    return true;
+  });
+}
+
+/** GET /ready: 200 when composed and every subgraph and the database answer, else 503 with the failing checks. */
+function installReady(steps: Step[], options: GatewayHttpOptions): void {
+  steps.push(async (_request, response, { path, method }) => {
+    if (path !== "/ready" || !isRead(method)) return false;
+    const report = await options.gateway.readiness(options.databaseCheck);
+    sendJson(response, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
+    return true;
+  });
+}
+
+/** The playground: its assets, and its page for a browser asking for / or /graphql (404 when switched off). */
+function installPlayground(steps: Step[], enabled: boolean): void {
+  const ruruStatic = serveStatic(RURU_STATIC_PATH);
+  steps.push((request, response, { url, path, method }) => {
+    if (!isRead(method)) return false;
+    if (enabled && url.pathname.startsWith(RURU_STATIC_PATH)) {
+      ruruStatic(request, response);
+      return true;
     }
-    if (path === "/health" && (method === "GET" || method === "HEAD")) return sendJson(response, 200, { status: "ok" });
-    if (checkAuth && !checkAuth(request.headers.authorization)) {
-      request.resume();
-      return sendJson(response, 401, errorBody("UNAUTHENTICATED: this server needs HTTP basic credentials.", "UNAUTHENTICATED"), {
-        "www-authenticate": `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
-      });
+    if (!GRAPHQL_GET_PATHS.has(path) || !acceptsHtml(request)) return false;
+    if (!enabled) {
+      throw new HttpError(404, "NOT_FOUND", "The GraphQL playground is turned off (services.gateway.enable_playground); POST GraphQL requests here.");
     }
-    if (path === "/ready" && (method === "GET" || method === "HEAD")) {
-      const report = await options.gateway.readiness(options.databaseCheck);
-      return sendJson(response, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
-    }
-    if (method === "POST") return handleGraphQLPost(options, request, response);
-    if (method === "GET" || method === "HEAD") {
-      if (options.enablePlayground && url.pathname.startsWith(RURU_STATIC_PATH)) {
-        ruruStatic(request, response);
-        return;
-      }
-      if (GRAPHQL_GET_PATHS.has(path)) {
-        if (acceptsHtml(request)) {
-          if (!options.enablePlayground) {
-            throw new HttpError(404, "NOT_FOUND", "The GraphQL playground is turned off (services.gateway.enable_playground); POST GraphQL requests here.");
-          }
-          const html = ruruHTML({ endpoint: path, staticPath: RURU_STATIC_PATH });
-          response.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": String(Buffer.byteLength(html)) });
-          response.end(method === "HEAD" ? undefined : html);
-          return;
-        }
-        return handleGraphQLGet(options, request, response, url.search);
-      }
-      throw new HttpError(404, "NOT_FOUND", `Nothing is served at ${url.pathname}; GraphQL is POSTed to / or /graphql.`);
-    }
-    throw new HttpError(405, "METHOD_NOT_ALLOWED", `${method} is not supported; GraphQL requests are POSTed.`);
+    const html = ruruHTML({ endpoint: path, staticPath: RURU_STATIC_PATH });
+    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": String(Buffer.byteLength(html)) });
+    response.end(method === "HEAD" ? undefined : html);
+    return true;
+  });
+}
+
+/** GraphQL: POST on any path (v1 served every path), GET with a query string on / and /graphql. */
+function installGraphQL(steps: Step[], options: GatewayHttpOptions): void {
+  steps.push(async (request, response, { url, path, method }) => {
+    if (method === "POST") await handleGraphQLPost(options, request, response);
+    else if (isRead(method) && GRAPHQL_GET_PATHS.has(path)) await handleGraphQLGet(options, request, response, url.search);
+    else return false;
+    return true;
+  });
+}
+
+/** The request handler: the steps above, in order. */
+export function createHandler(options: GatewayHttpOptions): Handler {
+  const steps: Step[] = [];
+  installCors(steps);
+  installHealth(steps);
+  installAuth(steps, options.authString);
+  installReady(steps, options);
+  installPlayground(steps, options.enablePlayground);
+  installGraphQL(steps, options);
+  return async (request, response) => {
+    const url = new URL(request.url ?? "/", "http://gateway");
+    const target = { url, path: url.pathname.length > 1 ? url.pathname.replace(/\/+$/, "") : url.pathname, method: request.method ?? "GET" };
+    for (const step of steps) if (await step(request, response, target)) return;
+    if (isRead(target.method)) throw new HttpError(404, "NOT_FOUND", `Nothing is served at ${url.pathname}; GraphQL is POSTed to / or /graphql.`);
+    throw new HttpError(405, "METHOD_NOT_ALLOWED", `${target.method} is not supported; GraphQL requests are POSTed.`);
   };
-  return handle;
 }
 
 export function createGatewayServer(options: GatewayHttpOptions): Server {
