@@ -22,10 +22,11 @@ import { GRAPH_SCALES, prepareDataGraph } from "./suites/datagraph.ts";
 import { gatewayOverhead } from "./suites/overhead.ts";
 import { measureQueue, prepareQueue, QUEUE_SCALES } from "./suites/queue.ts";
 import { measureReads } from "./suites/reads.ts";
+import { measureTakeover, TAKEOVER_SCALES } from "./suites/takeover.ts";
 import { measureTowel, TOWEL_SCALES } from "./suites/towel.ts";
 import { measureWrites } from "./suites/writes.ts";
 
-const SUITES = ["writes", "reads", "queue", "towel", "bigflow"] as const;
+const SUITES = ["writes", "reads", "queue", "towel", "takeover", "bigflow"] as const;
 type Suite = (typeof SUITES)[number];
 
 const program = new Command("bench")
@@ -134,6 +135,18 @@ try {
     } finally {
       await towelPool.end();
     }
+  }
+
+  if (selected.has("takeover")) {
+    phase("taking over a v1 database");
+    const takeover = await measureTakeover(TAKEOVER_SCALES[scale], (line) => console.log(`  ${line}`));
+    report.seeding.push(`v1 database: ${takeover.description} (seeded in ${takeover.seedSeconds.toFixed(1)} s)`);
+    report.notes.push(
+      `Take-over of ${takeover.description} (\`database upgrade\`): ${takeover.totalSeconds.toFixed(1)} s in all, while a ` +
+        `writer added a log line and a state to random runs every 20 ms: ${takeover.writes} writes, median ` +
+        `${takeover.medianWriteMs.toFixed(1)} ms, slowest ${takeover.slowestWriteMs.toFixed(1)} ms. Steps: ` +
+        takeover.steps.map((line) => line.trim()).join("; "),
+    );
   }
 
   if (selected.has("bigflow")) {

@@ -1,10 +1,11 @@
 --! Previous: -
---! Hash: sha1:9a2592ea5a3ccb5e8d288274d108dc59c24c4962
+--! Hash: sha1:3cdd9174189581bb34290a345161563db3750389
 --! Message: v1 schema
 
--- Prefect Server v1's schema as it stood after its 19 alembic revisions (spec §1), in one migration.
+-- Prefect Server v1's schema as it stood after its 19 alembic revisions (docs/schema.md), in one migration.
 -- Column order follows v1 (columns added by later revisions come last), so introspection lists fields as v1 did.
--- Names of constraints and indexes are v1's own: clients refer to them (on_conflict constraints) and v1's tests pin some.
+-- Names of constraints and indexes are v1's own: clients refer to them (on_conflict constraints) and v1's tests pin
+-- some; seven foreign keys carry the explicit `fk_…` names v1's alembic revisions gave them.
 
 create extension if not exists pgcrypto;
 create extension if not exists pg_trgm;
@@ -125,7 +126,7 @@ create table task (
   updated timestamptz default now() not null,
   constraint task_pkey primary key (id),
   constraint task_tenant_id_fkey foreign key (tenant_id) references tenant (id) on delete cascade,
-  constraint task_flow_id_fkey foreign key (flow_id) references flow (id) on delete cascade,
+  constraint fk_task_flow_id foreign key (flow_id) references flow (id) on delete cascade,
   constraint task_flow_id_slug_key unique (flow_id, slug)
 );
 create index ix_task_tenant_id on task (tenant_id);
@@ -146,9 +147,9 @@ create table edge (
   updated timestamptz default now() not null,
   constraint edge_pkey primary key (id),
   constraint edge_tenant_id_fkey foreign key (tenant_id) references tenant (id) on delete cascade,
-  constraint edge_flow_id_fkey foreign key (flow_id) references flow (id) on delete cascade,
-  constraint edge_upstream_task_id_fkey foreign key (upstream_task_id) references task (id) on delete cascade,
-  constraint edge_downstream_task_id_fkey foreign key (downstream_task_id) references task (id) on delete cascade,
+  constraint fk_edge_flow_id foreign key (flow_id) references flow (id) on delete cascade,
+  constraint fk_edge_upstream_task_id foreign key (upstream_task_id) references task (id) on delete cascade,
+  constraint fk_edge_downstream_task_id foreign key (downstream_task_id) references task (id) on delete cascade,
   constraint edge_flow_id_task_ids_key unique (flow_id, downstream_task_id, upstream_task_id)
 );
 create index ix_edge_tenant_id on edge (tenant_id);
@@ -215,7 +216,7 @@ create table flow_run (
   run_config jsonb,
   constraint flow_run_pkey primary key (id),
   constraint flow_run_tenant_id_fkey foreign key (tenant_id) references tenant (id) on delete cascade,
-  constraint flow_run_flow_id_fkey foreign key (flow_id) references flow (id) on delete cascade,
+  constraint fk_flow_run_flow_id foreign key (flow_id) references flow (id) on delete cascade,
   constraint flow_run_agent_id_fkey foreign key (agent_id) references agent (id) on delete set null,
   -- NULL keys never collide, so runs without an idempotency key are unconstrained
   constraint ix_flow_run_idempotency_key_unique unique (idempotency_key, flow_id)
@@ -277,8 +278,8 @@ create table task_run (
   name varchar,
   constraint task_run_pkey primary key (id),
   constraint task_run_tenant_id_fkey foreign key (tenant_id) references tenant (id) on delete cascade,
-  constraint task_run_flow_run_id_fkey foreign key (flow_run_id) references flow_run (id) on delete cascade,
-  constraint task_run_task_id_fkey foreign key (task_id) references task (id) on delete cascade,
+  constraint fk_task_run_flow_run_id foreign key (flow_run_id) references flow_run (id) on delete cascade,
+  constraint fk_task_run_task_id foreign key (task_id) references task (id) on delete cascade,
   constraint task_run_unique_identifier_key unique (flow_run_id, task_id, map_index)
 );
 create index ix_task_run_tenant_id on task_run (tenant_id);
@@ -435,35 +436,28 @@ create trigger insert_task_runs_after_flow_run_insert after insert on flow_run
 
 create function update_flow_run_details_on_state_insert() returns trigger
 language plpgsql as $$
-declare
-  wins boolean;
 begin
-  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
-  select new.version >= coalesce(run.version, 0) into wins
-  from flow_run as run
-  where run.id = new.flow_run_id
-  for update;
-
-  if wins then
-    update flow_run set
-      version = new.version,
-      state = new.state,
-      serialized_state = new.serialized_state,
-      state_start_time = new.start_time,
-      state_timestamp = new."timestamp",
-      state_message = new.message,
-      state_result = new.result,
-      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
-      end_time = case
-        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
-          then greatest(end_time, new."timestamp")
-        else end_time
-      end
-    where id = new.flow_run_id;
-  else
-    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
-    update flow_run set version = version where id = new.flow_run_id;
-  end if;
+  -- v1's one UPDATE (its row lock is FOR NO KEY UPDATE, so a concurrent log or heartbeat write on the run does not
+  -- wait). The new state wins when its version is at least the run's (a NULL run version counts as 0; a NULL state
+  -- version never wins); a losing state changes nothing but still updates the row, so `updated` moves.
+  update flow_run set
+    version = case when new.version >= coalesce(version, 0) then new.version else version end,
+    state = case when new.version >= coalesce(version, 0) then new.state else state end,
+    serialized_state = case when new.version >= coalesce(version, 0) then new.serialized_state else serialized_state end,
+    state_start_time = case when new.version >= coalesce(version, 0) then new.start_time else state_start_time end,
+    state_timestamp = case when new.version >= coalesce(version, 0) then new."timestamp" else state_timestamp end,
+    state_message = case when new.version >= coalesce(version, 0) then new.message else state_message end,
+    state_result = case when new.version >= coalesce(version, 0) then new.result else state_result end,
+    start_time = case
+      when new.version >= coalesce(version, 0) and new.state = 'Running' then least(start_time, new."timestamp")
+      else start_time
+    end,
+    end_time = case
+      when new.version >= coalesce(version, 0) and new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+        then greatest(end_time, new."timestamp")
+      else end_time
+    end
+  where id = new.flow_run_id;
   return null;
 end;
 $$;
@@ -473,35 +467,28 @@ create trigger update_flow_run_details_on_state_insert after insert on flow_run_
 
 create function update_task_run_details_on_state_insert() returns trigger
 language plpgsql as $$
-declare
-  wins boolean;
 begin
-  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
-  select new.version >= coalesce(run.version, 0) into wins
-  from task_run as run
-  where run.id = new.task_run_id
-  for update;
-
-  if wins then
-    update task_run set
-      version = new.version,
-      state = new.state,
-      serialized_state = new.serialized_state,
-      state_start_time = new.start_time,
-      state_timestamp = new."timestamp",
-      state_message = new.message,
-      state_result = new.result,
-      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
-      end_time = case
-        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
-          then greatest(end_time, new."timestamp")
-        else end_time
-      end
-    where id = new.task_run_id;
-  else
-    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
-    update task_run set version = version where id = new.task_run_id;
-  end if;
+  -- v1's one UPDATE (its row lock is FOR NO KEY UPDATE, so a concurrent log or heartbeat write on the run does not
+  -- wait). The new state wins when its version is at least the run's (a NULL run version counts as 0; a NULL state
+  -- version never wins); a losing state changes nothing but still updates the row, so `updated` moves.
+  update task_run set
+    version = case when new.version >= coalesce(version, 0) then new.version else version end,
+    state = case when new.version >= coalesce(version, 0) then new.state else state end,
+    serialized_state = case when new.version >= coalesce(version, 0) then new.serialized_state else serialized_state end,
+    state_start_time = case when new.version >= coalesce(version, 0) then new.start_time else state_start_time end,
+    state_timestamp = case when new.version >= coalesce(version, 0) then new."timestamp" else state_timestamp end,
+    state_message = case when new.version >= coalesce(version, 0) then new.message else state_message end,
+    state_result = case when new.version >= coalesce(version, 0) then new.result else state_result end,
+    start_time = case
+      when new.version >= coalesce(version, 0) and new.state = 'Running' then least(start_time, new."timestamp")
+      else start_time
+    end,
+    end_time = case
+      when new.version >= coalesce(version, 0) and new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+        then greatest(end_time, new."timestamp")
+      else end_time
+    end
+  where id = new.task_run_id;
   return null;
 end;
 $$;
@@ -522,8 +509,9 @@ create table utility.traversal (
   depth integer
 );
 
--- Walks edges from the start tasks (depth 0) up to min(50, depth_limit) steps; a task reached by several paths is
--- reported once per (task_id, tenant_id) with its longest distance. Rows after the start carry the edge's tenant.
+-- Walks edges from the start tasks (depth 0) while the depth is below both depth_limit and 50 (so a NULL depth_limit
+-- gives the start tasks only); a task reached by several paths is reported once per (task_id, tenant_id) with its
+-- longest distance. Rows after the start carry the edge's tenant.
 create function utility.downstream_tasks(start_task_ids uuid[], depth_limit integer default 50)
 returns setof utility.traversal
 language sql stable as $$
@@ -535,7 +523,7 @@ language sql stable as $$
     select edge.downstream_task_id, edge.tenant_id, walk.depth + 1
     from walk
     join public.edge on edge.upstream_task_id = walk.task_id
-    where walk.depth < least(50, depth_limit)
+    where walk.depth < depth_limit and walk.depth < 50
   )
   select walk.tenant_id, walk.task_id, max(walk.depth)::integer as depth
   from walk
@@ -554,7 +542,7 @@ language sql stable as $$
     select edge.upstream_task_id, edge.tenant_id, walk.depth + 1
     from walk
     join public.edge on edge.downstream_task_id = walk.task_id
-    where walk.depth < least(50, depth_limit)
+    where walk.depth < depth_limit and walk.depth < 50
   )
   select walk.tenant_id, walk.task_id, max(walk.depth)::integer as depth
   from walk

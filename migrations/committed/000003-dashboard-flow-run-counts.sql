@@ -1,5 +1,5 @@
---! Previous: sha1:e5fa30203abd1c543a2d919241ad234a802ba88f
---! Hash: sha1:587f9d0b8ce5106f7a2d1cddf2f3b6b77674b92e
+--! Previous: sha1:bb6b33bef865c1c28d83c361486646683b888b31
+--! Hash: sha1:1fe3f79c055d155665f49145b33125812dd5c7e1
 --! Message: dashboard flow-run counts
 
 -- The UI dashboard's flow-run counts (docs/schema.md): 17 flow_run_aggregate counts, each `state = <state>` and

@@ -1,5 +1,5 @@
---! Previous: sha1:587f9d0b8ce5106f7a2d1cddf2f3b6b77674b92e
---! Hash: sha1:677cdcff35e0bbf390548991f59151b096a13dfb
+--! Previous: sha1:1fe3f79c055d155665f49145b33125812dd5c7e1
+--! Hash: sha1:318d282375dd8dac4b8a9497bdaed80a7da43ece
 --! Message: write path triggers
 
 -- The write path's triggers, made cheaper without changing what they leave behind (docs/schema.md, "000004"):

@@ -1,5 +1,5 @@
---! Previous: sha1:677cdcff35e0bbf390548991f59151b096a13dfb
---! Hash: sha1:90dc27461a2e8b1f319218b98e2454741d35bfa4
+--! Previous: sha1:318d282375dd8dac4b8a9497bdaed80a7da43ece
+--! Hash: sha1:50b0a32d29018c2cfd812aca73832fc5b4a98e82
 --! Message: set-based state triggers
 
 -- The state triggers become statement-level (docs/schema.md, "000005"): one call per INSERT statement, with the
@@ -124,7 +124,7 @@ begin
       -- a winner: unless the run, written in this transaction, already holds exactly what it would write (a running state always writes)
       when s.version >= coalesce(r.version, 0) then
         (r.updated = now() and r.version = s.version and r.state = s.state
-                and s.state not in ('Running', 'Cancelling')
+         and s.state not in ('Running', 'Cancelling')
          and r.serialized_state::text = s.serialized_state::text
          and r.state_start_time is not distinct from s.start_time and r.state_timestamp = s."timestamp"
          and r.state_message is not distinct from s.message

@@ -31,70 +31,56 @@ create trigger insert_task_runs_after_flow_run_insert after insert on flow_run
 
 create or replace function update_flow_run_details_on_state_insert() returns trigger
 language plpgsql as $$
-declare
-  wins boolean;
 begin
-  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
-  select new.version >= coalesce(run.version, 0) into wins
-  from flow_run as run
-  where run.id = new.flow_run_id
-  for update;
-
-  if wins then
-    update flow_run set
-      version = new.version,
-      state = new.state,
-      serialized_state = new.serialized_state,
-      state_start_time = new.start_time,
-      state_timestamp = new."timestamp",
-      state_message = new.message,
-      state_result = new.result,
-      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
-      end_time = case
-        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
-          then greatest(end_time, new."timestamp")
-        else end_time
-      end
-    where id = new.flow_run_id;
-  else
-    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
-    update flow_run set version = version where id = new.flow_run_id;
-  end if;
+  -- v1's one UPDATE (its row lock is FOR NO KEY UPDATE, so a concurrent log or heartbeat write on the run does not
+  -- wait). The new state wins when its version is at least the run's (a NULL run version counts as 0; a NULL state
+  -- version never wins); a losing state changes nothing but still updates the row, so `updated` moves.
+  update flow_run set
+    version = case when new.version >= coalesce(version, 0) then new.version else version end,
+    state = case when new.version >= coalesce(version, 0) then new.state else state end,
+    serialized_state = case when new.version >= coalesce(version, 0) then new.serialized_state else serialized_state end,
+    state_start_time = case when new.version >= coalesce(version, 0) then new.start_time else state_start_time end,
+    state_timestamp = case when new.version >= coalesce(version, 0) then new."timestamp" else state_timestamp end,
+    state_message = case when new.version >= coalesce(version, 0) then new.message else state_message end,
+    state_result = case when new.version >= coalesce(version, 0) then new.result else state_result end,
+    start_time = case
+      when new.version >= coalesce(version, 0) and new.state = 'Running' then least(start_time, new."timestamp")
+      else start_time
+    end,
+    end_time = case
+      when new.version >= coalesce(version, 0) and new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+        then greatest(end_time, new."timestamp")
+      else end_time
+    end
+  where id = new.flow_run_id;
   return null;
 end;
 $$;
 
 create or replace function update_task_run_details_on_state_insert() returns trigger
 language plpgsql as $$
-declare
-  wins boolean;
 begin
-  -- NULL run version counts as 0; a NULL state version makes `wins` NULL, i.e. never wins
-  select new.version >= coalesce(run.version, 0) into wins
-  from task_run as run
-  where run.id = new.task_run_id
-  for update;
-
-  if wins then
-    update task_run set
-      version = new.version,
-      state = new.state,
-      serialized_state = new.serialized_state,
-      state_start_time = new.start_time,
-      state_timestamp = new."timestamp",
-      state_message = new.message,
-      state_result = new.result,
-      start_time = case when new.state = 'Running' then least(start_time, new."timestamp") else start_time end,
-      end_time = case
-        when new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
-          then greatest(end_time, new."timestamp")
-        else end_time
-      end
-    where id = new.task_run_id;
-  else
-    -- a losing state changes nothing, but v1 still updated the row (so `updated` moves)
-    update task_run set version = version where id = new.task_run_id;
-  end if;
+  -- v1's one UPDATE (its row lock is FOR NO KEY UPDATE, so a concurrent log or heartbeat write on the run does not
+  -- wait). The new state wins when its version is at least the run's (a NULL run version counts as 0; a NULL state
+  -- version never wins); a losing state changes nothing but still updates the row, so `updated` moves.
+  update task_run set
+    version = case when new.version >= coalesce(version, 0) then new.version else version end,
+    state = case when new.version >= coalesce(version, 0) then new.state else state end,
+    serialized_state = case when new.version >= coalesce(version, 0) then new.serialized_state else serialized_state end,
+    state_start_time = case when new.version >= coalesce(version, 0) then new.start_time else state_start_time end,
+    state_timestamp = case when new.version >= coalesce(version, 0) then new."timestamp" else state_timestamp end,
+    state_message = case when new.version >= coalesce(version, 0) then new.message else state_message end,
+    state_result = case when new.version >= coalesce(version, 0) then new.result else state_result end,
+    start_time = case
+      when new.version >= coalesce(version, 0) and new.state = 'Running' then least(start_time, new."timestamp")
+      else start_time
+    end,
+    end_time = case
+      when new.version >= coalesce(version, 0) and new.state in ('Success', 'Failed', 'Cached', 'TimedOut', 'Looped', 'Cancelled')
+        then greatest(end_time, new."timestamp")
+      else end_time
+    end
+  where id = new.task_run_id;
   return null;
 end;
 $$;

@@ -109,7 +109,7 @@ task
   pk: task_pkey (id)
   unique: task_flow_id_slug_key (flow_id, slug)
   fk: task_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
-  fk: task_flow_id_fkey (flow_id) -> flow(id) on delete cascade
+  fk: fk_task_flow_id (flow_id) -> flow(id) on delete cascade
   index: ix_task_tenant_id (tenant_id)
   index: ix_task_flow_id (flow_id)
   index: ix_task_name gin (name gin_trgm_ops)
@@ -129,9 +129,9 @@ edge
   pk: edge_pkey (id)
   unique: edge_flow_id_task_ids_key (flow_id, downstream_task_id, upstream_task_id)
   fk: edge_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
-  fk: edge_flow_id_fkey (flow_id) -> flow(id) on delete cascade
-  fk: edge_upstream_task_id_fkey (upstream_task_id) -> task(id) on delete cascade
-  fk: edge_downstream_task_id_fkey (downstream_task_id) -> task(id) on delete cascade
+  fk: fk_edge_flow_id (flow_id) -> flow(id) on delete cascade
+  fk: fk_edge_upstream_task_id (upstream_task_id) -> task(id) on delete cascade
+  fk: fk_edge_downstream_task_id (downstream_task_id) -> task(id) on delete cascade
   index: ix_edge_tenant_id (tenant_id)
   index: ix_edge_flow_id (flow_id)
   index: ix_edge_upstream_task_id (upstream_task_id)
@@ -167,7 +167,7 @@ flow_run
   pk: flow_run_pkey (id)
   unique: ix_flow_run_idempotency_key_unique (idempotency_key, flow_id)
   fk: flow_run_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
-  fk: flow_run_flow_id_fkey (flow_id) -> flow(id) on delete cascade
+  fk: fk_flow_run_flow_id (flow_id) -> flow(id) on delete cascade
   fk: flow_run_agent_id_fkey (agent_id) -> agent(id) on delete set null
   index: ix_flow_run_tenant_id (tenant_id)
   index: ix_flow_run_flow_id (flow_id)
@@ -227,8 +227,8 @@ task_run
   pk: task_run_pkey (id)
   unique: task_run_unique_identifier_key (flow_run_id, task_id, map_index)
   fk: task_run_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
-  fk: task_run_flow_run_id_fkey (flow_run_id) -> flow_run(id) on delete cascade
-  fk: task_run_task_id_fkey (task_id) -> task(id) on delete cascade
+  fk: fk_task_run_flow_run_id (flow_run_id) -> flow_run(id) on delete cascade
+  fk: fk_task_run_task_id (task_id) -> task(id) on delete cascade
   index: ix_task_run_tenant_id (tenant_id)
   index: ix_task_run_flow_run_id (flow_run_id)
   index: ix_task_run_task_id (task_id)

@@ -1,7 +1,14 @@
 // `prefect-server database create|upgrade|downgrade|reset`.
 import { Command } from "commander";
 import { config } from "../../shared/src/config.ts";
-import { downgrade, ensureDatabase, migrationStatus, reset, upgrade } from "../../shared/src/database/migrations.ts";
+import {
+  downgrade,
+  ensureDatabase,
+  migrationStatus,
+  reset,
+  RESOLVE_CONFLICTS_FLAG,
+  upgrade,
+} from "../../shared/src/database/migrations.ts";
 import { maskUrl } from "../../shared/src/logger.ts";
 import { CliError, confirm } from "./common.ts";
 
@@ -45,26 +52,31 @@ export function databaseCommand(): Command {
     },
   );
 
-  withCommonOptions(database.command("upgrade").description("Apply every pending migration")).action(
-    async (options: DatabaseOptions) => {
+  withCommonOptions(
+    database
+      .command("upgrade")
+      .description("Apply every pending migration; take over a Prefect Server v1 database (docs/migrating-from-v1.md)"),
+  )
+    .option(RESOLVE_CONFLICTS_FLAG, "on a v1 database, resolve the rows v1 allowed and our constraints refuse, as documented")
+    .action(async (options: DatabaseOptions & { resolveConflicts?: boolean }) => {
       const url = databaseUrl(options);
       await confirm(`Upgrade the database ${maskUrl(url)}?`, options.yes);
-      const applied = await upgrade({ connectionString: url, log });
+      const applied = await upgrade({ connectionString: url, log, resolveConflicts: options.resolveConflicts });
       printList("Applied:", applied, "The database is already up to date.");
-    },
-  );
+    });
 
   withCommonOptions(database.command("downgrade").description("Undo migrations, down to TARGET (default: all of them)"))
     .option("-n, --target <target>", 'migration to go back to: a file name, its number, or "base" for none', "base")
-    .action(async (options: DatabaseOptions & { target: string }) => {
+    .option("-u, --unsafe", "allow undoing 000001 on a database taken over from v1 (it drops every table)")
+    .action(async (options: DatabaseOptions & { target: string; unsafe?: boolean }) => {
       const url = databaseUrl(options);
       await confirm(`Downgrade the database ${maskUrl(url)} to ${options.target}? Data may be lost.`, options.yes);
-      const undone = await downgrade({ connectionString: url, target: options.target, log });
+      const undone = await downgrade({ connectionString: url, target: options.target, log, unsafe: options.unsafe });
       printList("Undone:", undone, "Nothing to undo.");
     });
 
   withCommonOptions(database.command("reset").description("Undo every migration, then apply them all again"))
-    .option("-u, --unsafe", "allow resetting a database that is not on this machine")
+    .option("-u, --unsafe", "allow resetting a database that is not on this machine, or one taken over from v1")
     .action(async (options: DatabaseOptions & { unsafe?: boolean }) => {
       const url = databaseUrl(options);
       const host = hostOf(url);
@@ -75,7 +87,7 @@ export function databaseCommand(): Command {
         );
       }
       await confirm(`Reset the database ${maskUrl(url)}? ALL DATA WILL BE LOST.`, options.yes);
-      await reset({ connectionString: url, log });
+      await reset({ connectionString: url, log, unsafe: options.unsafe });
       const { applied } = await migrationStatus({ connectionString: url });
       console.log(`Reset the database: ${applied.length} migration(s) applied.`);
     });

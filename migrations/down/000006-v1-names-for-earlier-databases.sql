@@ -1,0 +1,3 @@
+-- Undoes 000006: nothing to undo. On a database made by 000001 as it stands (or taken over from v1) 000006 changed
+-- nothing; on one made by 000001 before its correction it gave the names and functions 000001 now gives, which a
+-- downgrade to 000001 keeps (docs/schema.md, "000006").
