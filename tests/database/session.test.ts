@@ -32,11 +32,11 @@ test("the shared pool's sessions run without JIT compilation", async () => {
 });
 
 test("the data graph's sessions run without JIT compilation, in UTC, with Postgres-style intervals", async () => {
-  expect(await settings(createDataGraphPool(db.url, 1), DATA_GRAPH)).toEqual(["off", "UTC", "postgres"]);
+  expect(await settings(createDataGraphPool(db.url, { max: 1 }), DATA_GRAPH)).toEqual(["off", "UTC", "postgres"]);
 });
 
 test("options in the connection URL win over the services' session settings they name, and only those", async () => {
   const withOptions = `${db.url}?options=${encodeURIComponent("-c jit=on")}`;
   expect(await settings(createPool(withOptions, 1), ["jit"])).toEqual(["on"]);
-  expect(await settings(createDataGraphPool(withOptions, 1), DATA_GRAPH)).toEqual(["on", "UTC", "postgres"]);
+  expect(await settings(createDataGraphPool(withOptions, { max: 1 }), DATA_GRAPH)).toEqual(["on", "UTC", "postgres"]);
 });

@@ -224,7 +224,7 @@ describe("federation and errors", () => {
 
   test("an invalid uuid is a clear error", async () => {
     const result = await graph.run(`query($id: uuid!) { flow_by_pk(id: $id) { id } }`, { id: "not-a-uuid" });
-    expect(result.errors?.[0]?.message).toContain('invalid input syntax for type uuid: "not-a-uuid"');
+    expect(result.errors?.[0]?.message).toContain('Could not parse uuid: "not-a-uuid"');
   });
 
   test("an unknown enum value is a validation error", async () => {

@@ -154,9 +154,9 @@ describe("comparison operators", () => {
     expect(rows).toEqual(["b"]);
   });
 
-  test("a malformed operand is an error with Postgres' message", async () => {
+  test("a malformed operand is refused before any SQL, in our words", async () => {
     const result = await graph.run(`{ flow_run(where: {scheduled_start_time: {_gt: "yesterday-ish"}}) { id } }`);
-    expect(result.errors?.[0]?.message).toMatch(/invalid input syntax for type timestamp with time zone: "yesterday-ish"/);
+    expect(result.errors?.[0]?.message).toMatch(/^Could not parse timestamptz: "yesterday-ish" \(expected an ISO-8601 timestamp/);
   });
 });
 
@@ -313,7 +313,7 @@ describe("unknown fields and bad values", () => {
     [`{ flow(where: {name: {_contains: "x"}}) { id } }`, /Field "_contains" is not defined by type "String_comparison_exp"/],
     [`{ flow(where: {version: {_like: "1"}}) { id } }`, /Field "_like" is not defined by type "Int_comparison_exp"/],
     [`{ flow(where: {version: {_eq: "one"}}) { id } }`, /Int cannot represent non-integer value/],
-    [`{ flow(where: {id: {_eq: "${flow.etl1.slice(0, 10)}"}}) { id } }`, /invalid input syntax for type uuid/],
+    [`{ flow(where: {id: {_eq: "${flow.etl1.slice(0, 10)}"}}) { id } }`, /Could not parse uuid/],
   ])("%s", async (source, message) => {
     const result = await graph.run(source);
     expect(result.errors?.[0]?.message).toMatch(message);

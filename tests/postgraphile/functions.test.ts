@@ -51,7 +51,7 @@ describe("utility_downstream_tasks / utility_upstream_tasks", () => {
 
   test("a malformed _uuid literal is a clear error", async () => {
     const result = await graph.run(`{ utility_downstream_tasks(args: {start_task_ids: "nope"}) { depth } }`);
-    expect(result.errors?.[0]?.message).toMatch(/malformed array literal for type uuid\[\]/);
+    expect(result.errors?.[0]?.message).toMatch(/Could not parse _uuid: "nope" \(expected UUIDs written as a Postgres array/);
   });
 });
 

@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { grafast } from "postgraphile/grafast";
 import type { ExecutionResult } from "graphql";
-import { makeDataGraphSchema, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
+import { DEFAULT_LIMITS, makeDataGraphSchema, type DataGraphLimits, type DataGraphSchema } from "../../services/postgraphile/src/preset.ts";
 import { makeMaskError } from "../../services/postgraphile/src/errors.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { seed } from "./seed.ts";
@@ -19,7 +19,7 @@ export interface DataGraphHarness {
 }
 
 let statements: string[] = [];
-const maskError = makeMaskError({ error: () => {} });
+const maskError = makeMaskError({ error: () => {} }, DEFAULT_LIMITS);
 
 class CountingClient extends pg.Client {
   override query(...args: unknown[]): never {
@@ -50,7 +50,7 @@ export async function runOperation(
 }
 
 /** Registers hooks creating a seeded database and the schema over it. */
-export function useDataGraph(options: { seed?: boolean; enableTableMutations?: boolean } = {}): DataGraphHarness {
+export function useDataGraph(options: { seed?: boolean; enableTableMutations?: boolean; limits?: DataGraphLimits } = {}): DataGraphHarness {
   const db = useTestDatabase();
   let graph: DataGraphSchema | undefined;
   beforeAll(async () => {
@@ -60,6 +60,7 @@ export function useDataGraph(options: { seed?: boolean; enableTableMutations?: b
       poolSize: 2,
       client: CountingClient,
       enableTableMutations: options.enableTableMutations,
+      limits: options.limits,
     });
   });
   afterAll(async () => {

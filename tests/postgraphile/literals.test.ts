@@ -123,8 +123,8 @@ describe("lifted literals answer as the document as written", () => {
 
 /** The data graph over HTTP as the service serves it (grafserv), lifting literals or running documents as written. */
 async function serveGraph(lift: boolean): Promise<{ post(query: string, variables?: Record<string, unknown>): Promise<unknown>; close(): Promise<void> }> {
-  const pool = createDataGraphPool(graph.db.url, 2);
-  const serv = postgraphile(makeDataGraphPreset(pool, { log: { error: () => {} }, liftLiterals: lift })).createServ(grafserv);
+  const pool = createDataGraphPool(graph.db.url, { max: 2 });
+  const serv = postgraphile(makeDataGraphPreset(pool, { log: { error: () => {}, warn: () => {} }, liftLiterals: lift })).createServ(grafserv);
   const server = createServer(serv.createHandler());
   await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;

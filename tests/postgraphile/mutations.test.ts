@@ -172,9 +172,9 @@ describe("nested inserts", () => {
 
 describe("constraint errors (Hasura's texts, code constraint-violation)", () => {
   test.each([
-    ["Uniqueness violation", `insert_project_one(object: {tenant_id: "${tenant.alpha}", name: "proj-one"}) { id }`, /^Uniqueness violation\. duplicate key value violates unique constraint "project_tenant_id_name_key"$/],
-    ["Foreign key violation", `insert_project_one(object: {tenant_id: "${ids.missing}", name: "orphan"}) { id }`, /^Foreign key violation\. insert or update on table "project" violates foreign key constraint "project_tenant_id_fkey"$/],
-    ["Not-NULL violation", `insert_project_one(object: {tenant_id: "${tenant.alpha}"}) { id }`, /^Not-NULL violation\. null value in column "name" of relation "project" violates not-null constraint$/],
+    ["Uniqueness violation", `insert_project_one(object: {tenant_id: "${tenant.alpha}", name: "proj-one"}) { id }`, /^Uniqueness violation\. A row with the same values already exists \(constraint project_tenant_id_name_key of project\)\.$/],
+    ["Foreign key violation", `insert_project_one(object: {tenant_id: "${ids.missing}", name: "orphan"}) { id }`, /^Foreign key violation\. The row refers to a row that does not exist, or other rows still refer to it \(constraint project_tenant_id_fkey of project\)\.$/],
+    ["Not-NULL violation", `insert_project_one(object: {tenant_id: "${tenant.alpha}"}) { id }`, /^Not-NULL violation\. A required column has no value \(column name of project\)\.$/],
   ])("%s", async (_name, field, message) => {
     const result = await graph.run(`mutation { ${field} }`);
     expect(result.errors?.[0]?.message).toMatch(message);

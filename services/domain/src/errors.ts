@@ -36,9 +36,39 @@ const CONSTRAINT_ERRORS: Record<string, () => ApiError> = {
   "23514": () => new ApiError(PERMISSION_ERROR, "FORBIDDEN"),
 };
 
-/** Turns a Postgres constraint violation into v1's ApiError; any other error is returned unchanged. */
+/** What each data exception (Postgres SQLSTATE class 22) means, in our words. */
+const DATA_EXCEPTIONS: Readonly<Record<string, string>> = {
+  "22001": "a text value is longer than its column allows",
+  "22003": "a number is out of the range its column allows",
+  "22007": "a timestamp or interval is not in a format the database reads",
+  "22008": "a timestamp is out of the range the database can store",
+  "22012": "a division by zero",
+  "2201B": "a regular expression is not valid",
+  "2202E": "an array index is out of range",
+  "22021": "a text value holds a character the database cannot store (such as \\u0000)",
+  "22P02": "a value is not in the format its type needs (uuid, number, array or JSON)",
+  "22P05": "a text value holds a character the database cannot store (such as \\u0000)",
+};
+
+/**
+ * The text of a data exception (SQLSTATE class 22: a value the column's type refuses), never Postgres's own
+ * (which quotes the value back and names types); undefined for any other error. The API checks inputs before they
+ * reach the database, so this is the last line.
+ */
+export function dataExceptionText(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || !/^22[0-9A-Z]{3}$/.test(code)) return undefined;
+  return `The database refused a value of the request: ${DATA_EXCEPTIONS[code] ?? "a value is not valid for its column"}.`;
+}
+
+/**
+ * Turns a Postgres constraint violation into v1's ApiError, and a data exception into an ApiError in our words;
+ * any other error is returned unchanged.
+ */
 export function fromDatabaseError(error: unknown): unknown {
   const code = (error as { code?: unknown } | null)?.code;
   const make = typeof code === "string" ? CONSTRAINT_ERRORS[code] : undefined;
-  return make ? make() : error;
+  if (make) return make();
+  const text = dataExceptionText(error);
+  return text ? new ApiError(text) : error;
 }

@@ -52,3 +52,68 @@ export function normaliseDateTime(value: unknown): string | undefined {
   const micros = fraction.slice(0, 6).padEnd(6, "0");
   return `${year}-${month}-${day}T${hour}:${minute}:${second}.${micros}${offset}`;
 }
+
+const NUL = "\u0000";
+
+export type ValuePath = readonly (string | number)[];
+
+/** Where in a request a value sits, for messages: `input.logs[2].message`. */
+export const describePath = (path: ValuePath): string =>
+  path.map((part, index) => (typeof part === "number" ? `[${part}]` : index === 0 ? part : `.${part}`)).join("");
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof Date);
+
+interface Visit {
+  holder: Record<string | number, unknown>;
+  key: string | number;
+  up: Visit | undefined;
+}
+
+const pathOf = (visit: Visit | undefined): (string | number)[] => {
+  const path: (string | number)[] = [];
+  for (let at = visit; at?.up; at = at.up) path.unshift(at.key);
+  return path;
+};
+
+/**
+ * Removes the NUL characters of `value` (text, or JSON made of objects, lists and texts) in place where
+ * `strippable(path)` allows it, and returns the path of the first one it may not remove (undefined when none is
+ * left). Postgres stores NUL in no text and no jsonb. The walk is iterative, so no nesting depth exhausts the stack,
+ * and a path is only built for a NUL found.
+ */
+export function removeNul(value: unknown, strippable: (path: ValuePath) => boolean = () => false): ValuePath | undefined {
+  const root: Visit = { holder: { value }, key: "value", up: undefined };
+  const pending: Visit[] = [root];
+  for (let visit = pending.pop(); visit; visit = pending.pop()) {
+    const current = visit.holder[visit.key];
+    if (typeof current === "string") {
+      if (!current.includes(NUL)) continue;
+      const path = pathOf(visit);
+      if (!strippable(path)) return path;
+      visit.holder[visit.key] = current.replaceAll(NUL, "");
+    } else if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index--) pending.push({ holder: current as unknown as Record<number, unknown>, key: index, up: visit });
+    } else if (isPlainObject(current)) {
+      for (const key of Object.keys(current)) {
+        let name = key;
+        if (key.includes(NUL)) {
+          const path = [...pathOf(visit), key.replaceAll(NUL, "\\u0000")];
+          if (!strippable(path)) return path;
+          name = key.replaceAll(NUL, "");
+          current[name] = current[key];
+          delete current[key];
+        }
+        pending.push({ holder: current, key: name, up: visit });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The length of a text in characters, as Postgres counts them for varchar(n) (code points, not UTF-16 units). */
+export function characterLength(text: string): number {
+  let length = 0;
+  for (const _ of text) length++;
+  return length;
+}

@@ -2,8 +2,16 @@
 import slugify from "@sindresorhus/slugify";
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError, fromDatabaseError } from "./errors.ts";
+import { characterLength } from "./inputs.ts";
 
 export const INVALID_SLUG = 'Slug must be "slugified" (lowercase; no spaces)';
+
+/** A tenant's name and slug are varchar(255) columns (as in v1): longer values are refused before the database. */
+const MAX_LENGTH = 255;
+
+function checkLength(field: "name" | "slug", value: string): void {
+  if (characterLength(value) > MAX_LENGTH) throw new ApiError(`The tenant ${field} is longer than ${MAX_LENGTH} characters.`);
+}
 
 /**
  * The slug form of a text: ASCII lowercase letters and digits in runs joined by single dashes, accents
@@ -15,6 +23,8 @@ export function toSlug(text: string): string {
 
 /** Inserts a tenant and returns its id. The slug must already be in slug form. */
 export async function createTenant(db: Pool | PoolClient, input: { name: string; slug: string }): Promise<string> {
+  checkLength("name", input.name);
+  checkLength("slug", input.slug);
   if (input.slug !== toSlug(input.slug)) throw new ApiError(INVALID_SLUG);
   try {
     const { rows } = await db.query<{ id: string }>("INSERT INTO tenant (name, slug) VALUES ($1, $2) RETURNING id", [
@@ -44,11 +54,13 @@ async function updateTenant(db: Pool | PoolClient, tenantId: string, assignment:
   }
 }
 
-export function updateTenantName(db: Pool | PoolClient, tenantId: string, name: string): Promise<string> {
+export async function updateTenantName(db: Pool | PoolClient, tenantId: string, name: string): Promise<string> {
+  checkLength("name", name);
   return updateTenant(db, tenantId, "name = $2", name);
 }
 
-export function updateTenantSlug(db: Pool | PoolClient, tenantId: string, slug: string): Promise<string> {
+export async function updateTenantSlug(db: Pool | PoolClient, tenantId: string, slug: string): Promise<string> {
+  checkLength("slug", slug);
   if (slug !== toSlug(slug)) throw new ApiError(INVALID_SLUG);
   return updateTenant(db, tenantId, "slug = $2", slug);
 }

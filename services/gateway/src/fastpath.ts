@@ -1,8 +1,11 @@
 // The fast path: an operation that one subgraph can answer alone is sent to that subgraph as it is, and the
 // subgraph's answer goes back as it is, without the query planner (which costs about half the throughput).
 //
+// The router also holds what the document limits need (limits.ts): the text's token and nesting check, read before
+// anything parses the text, and each operation's cost estimate, both kept per shape with the route.
+//
 // Whether a document qualifies is decided once per document *shape* (LRU caches) and per composed schema:
-//   - it parses and validates against the composed schema with the gateway's own rules (depth limit included), so
+//   - it parses and validates against the composed schema with the gateway's own rules (the limits included), so
 //     the fast path accepts exactly what the planner path accepts;
 //   - it holds exactly one operation, a query or a mutation, with no introspection at its root;
 //   - one subgraph has every root field it selects, and the whole document also validates against that
@@ -19,20 +22,19 @@
 import { Supergraph } from "@apollo/federation-internals";
 import {
   Kind,
-  Lexer,
   parse,
-  Source,
   specifiedRules,
   validate,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLError,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
-  TokenKind,
   type ValidationRule,
 } from "graphql";
 import { LRUCache } from "lru-cache";
+import { costEstimates, scanDocument, type CostEstimate, type DocumentLimits } from "./limits.ts";
 
 export type Route =
   | { kind: "planner" }
@@ -40,30 +42,33 @@ export type Route =
 
 const PLANNER: Route = { kind: "planner" };
 
+/** What the router tells about one request's document. */
+export interface Verdict {
+  route: Route;
+  /** The operation's cost estimate (absent for a document the planner will refuse anyway). */
+  cost?: CostEstimate;
+  /** Why the document is refused before it is parsed (too many tokens, nested too deep). */
+  refused?: GraphQLError;
+}
+
+/** What is known of a document shape. */
+interface Facts {
+  route: Route;
+  costs?: Map<string, CostEstimate>;
+}
+
+const UNPARSED: Facts = { route: PLANNER };
+
 export interface RouterOptions {
   /** The schema clients see (the composed API schema). */
   apiSchema: GraphQLSchema;
   /** The supergraph SDL it was built from (names the subgraph of every field). */
   supergraphSdl: string;
-  /** Validation rules on top of the specified ones (the depth limit…). */
+  limits: DocumentLimits;
+  /** Validation rules on top of the specified ones (the document limits…). */
   extraRules?: readonly ValidationRule[];
   /** Documents remembered (default 1000). */
   cacheSize?: number;
-}
-
-/** The document's shape (see above), or undefined when it is not even a sequence of GraphQL tokens. */
-function documentShape(query: string): string | undefined {
-  const lexer = new Lexer(new Source(query));
-  const tokens: string[] = [];
-  try {
-    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
-      // (a name or a number never starts with a quote; punctuators have no value)
-      tokens.push(token.kind === TokenKind.STRING || token.kind === TokenKind.BLOCK_STRING ? '"' : (token.value ?? token.kind));
-    }
-  } catch {
-    return undefined;
-  }
-  return tokens.join(" ");
 }
 
 /** The root field names a selection set selects, through fragments. */
@@ -81,14 +86,16 @@ function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, Fragm
 
 export class Router {
   readonly apiSchema: GraphQLSchema;
+  readonly #limits: DocumentLimits;
   readonly #rules: readonly ValidationRule[];
   readonly #subgraphSchemas: Map<string, GraphQLSchema>;
   /** by document text: documents sent with variables are found without lexing them */
-  readonly #byText: LRUCache<string, Route>;
-  readonly #byShape: LRUCache<string, Route>;
+  readonly #byText: LRUCache<string, Facts>;
+  readonly #byShape: LRUCache<string, Facts>;
 
   constructor(options: RouterOptions) {
     this.apiSchema = options.apiSchema;
+    this.#limits = options.limits;
     this.#rules = [...specifiedRules, ...(options.extraRules ?? [])];
     this.#byText = new LRUCache({ max: options.cacheSize ?? 1000 });
     this.#byShape = new LRUCache({ max: options.cacheSize ?? 1000 });
@@ -104,33 +111,41 @@ export class Router {
   }
 
   /**
-   * Where a request goes: the planner, or one subgraph. Its variables are not checked here: the subgraph checks
-   * them against the same input types (and stricter scalars), and a request it refuses as a whole goes on to the
-   * planner, which reports the error (gateway.ts).
+   * Where a request goes (the planner, or one subgraph), what it may cost, or why it is refused unparsed. Its
+   * variables are not checked here: the subgraph checks them against the same input types and scalars, and a
+   * request it refuses as a whole goes on to the planner, which reports the error (gateway.ts).
    */
-  route(query: string, operationName: string | null | undefined): Route {
-    let route = this.#byText.get(query);
-    if (!route) {
-      const shape = documentShape(query);
-      route = shape === undefined ? PLANNER : this.#byShape.get(shape);
-      if (!route) {
-        route = this.#decide(query);
-        this.#byShape.set(shape!, route);
-        this.#byText.set(query, route);
+  route(query: string, operationName: string | null | undefined): Verdict {
+    let facts = this.#byText.get(query);
+    if (!facts) {
+      const { shape, refused } = scanDocument(query, this.#limits);
+      if (refused) return { route: PLANNER, refused };
+      facts = shape === undefined ? UNPARSED : this.#byShape.get(shape);
+      if (!facts) {
+        facts = this.#decide(query);
+        this.#byShape.set(shape!, facts);
       }
+      this.#byText.set(query, facts);
     }
-    if (route.kind === "planner") return route;
-    return operationName != null && operationName !== route.operationName ? PLANNER : route;
+    const costs = facts.costs;
+    const cost = costs && (operationName != null ? costs.get(operationName) : costs.size === 1 ? costs.values().next().value : undefined);
+    const route = facts.route.kind === "subgraph" && operationName != null && operationName !== facts.route.operationName ? PLANNER : facts.route;
+    return cost ? { route, cost } : { route };
   }
 
-  #decide(query: string): Route {
+  #decide(query: string): Facts {
     let document: DocumentNode;
     try {
       document = parse(query, { noLocation: true }); // nothing here reports errors (the planner does)
     } catch {
-      return PLANNER;
+      return UNPARSED;
     }
-    if (validate(this.apiSchema, document, this.#rules).length > 0) return PLANNER;
+    if (validate(this.apiSchema, document, this.#rules).length > 0) return UNPARSED;
+    return { route: this.#subgraphRoute(document), costs: costEstimates(this.apiSchema, document, this.#limits) };
+  }
+
+  /** The one subgraph that can answer the document unchanged, if there is one (see the top of this file). */
+  #subgraphRoute(document: DocumentNode): Route {
     const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
     if (operations.length !== 1) return PLANNER;
     const operation = operations[0]!;

@@ -10,12 +10,13 @@ import "./telemetry.ts"; // before @apollo/gateway
 import { ApolloGateway, IntrospectAndCompose, type SupergraphManager, type SupergraphSdlHook } from "@apollo/gateway";
 import { ApolloServer, HeaderMap, type GraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import type { GraphQLFormattedError, GraphQLSchema } from "graphql";
+import { isScalarType, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
 import { prefectHeaders } from "../../shared/src/http.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
-import { depthLimitRule } from "./depth.ts";
-import { Router } from "./fastpath.ts";
+import { SCALAR_INPUTS } from "../../domain/src/scalars.ts";
+import { Router, type Verdict } from "./fastpath.ts";
+import { costRefusal, documentLimits, selectionLimitsRule, type DocumentLimits } from "./limits.ts";
 import {
   DATA_GRAPH,
   inProcessDataGraph,
@@ -135,12 +136,29 @@ function asPlannerError(error: GraphQLFormattedError): GraphQLFormattedError {
   return extensions && Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
 }
 
+/**
+ * Gives the composed schema's custom scalars (opaque to composition) the input rules of the subgraphs that define
+ * them, so that Apollo refuses a malformed uuid or timestamp in a variable or a literal (HTTP 400) before any
+ * subgraph is asked, on the planner path as on the fast path (which sends a refused request on to the planner).
+ */
+function checkScalarInputs(schema: GraphQLSchema): void {
+  for (const [name, input] of Object.entries(SCALAR_INPUTS)) {
+    const type = schema.getType(name);
+    if (!isScalarType(type)) continue;
+    type.parseValue = input.parseValue;
+    type.parseLiteral = input.parseLiteral as typeof type.parseLiteral;
+  }
+}
+
+/** A request refused before it is run (HTTP 400, as for any invalid document). */
+const refused = (error: GraphQLError): OperationResult => ({ status: 400, body: { errors: [error.toJSON()] } });
+
 export class Gateway {
   readonly subgraphs: Map<string, Subgraph>;
   readonly apollo: ApolloServer<GatewayContext>;
   readonly #log: Logger;
   readonly #fastPath: boolean;
-  readonly #depthLimit: number;
+  readonly #limits: DocumentLimits;
   readonly #abort = new AbortController();
   #router: Router | undefined;
   #started: Promise<void> | undefined;
@@ -152,7 +170,7 @@ export class Gateway {
     const settings = config.services.gateway;
     this.#log = log;
     this.#fastPath = settings.fast_path;
-    this.#depthLimit = settings.depth_limit;
+    this.#limits = documentLimits(config);
     this.subgraphs = new Map(subgraphs.map((s) => [s.name, s]));
     const inProcess = subgraphs.every((s) => s.url.startsWith("inproc://"));
     const pollIntervalInMs = inProcess ? 0 : settings.poll_interval_seconds * 1000;
@@ -179,13 +197,14 @@ export class Gateway {
     gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
       const first = this.#supergraphSdl === undefined;
       this.#supergraphSdl = coreSupergraphSdl;
-      this.#router = new Router({ apiSchema, supergraphSdl: coreSupergraphSdl, extraRules: [depthLimitRule(this.#depthLimit)] });
+      checkScalarInputs(apiSchema);
+      this.#router = new Router({ apiSchema, supergraphSdl: coreSupergraphSdl, limits: this.#limits, extraRules: [selectionLimitsRule(this.#limits)] });
       log.info({ subgraphs: this.#router.subgraphs }, first ? "composed the subgraphs" : "recomposed the subgraphs (a subgraph schema changed)");
     });
     this.apollo = new ApolloServer<GatewayContext>({
       gateway,
       introspection: settings.enable_introspection,
-      validationRules: [depthLimitRule(settings.depth_limit)],
+      validationRules: [selectionLimitsRule(this.#limits)],
       allowBatchedHttpRequests: false, // batches are split by the HTTP layer, each element takes its own path
       csrfPrevention: false, // the HTTP layer only accepts JSON bodies on POST, which a cross-site form cannot send
       includeStacktraceInErrorResponses: false,
@@ -251,20 +270,42 @@ export class Gateway {
     return this.#router;
   }
 
-  /** Runs one operation by the fast path or the planner. */
-  async execute(request: OperationRequest, headers: IncomingHeaders): Promise<OperationResult> {
+  /**
+   * Runs one operation by the fast path or the planner, once it keeps the document limits. `signal`: aborted when
+   * the client went away (the subgraph requests are then abandoned, and the data graph cancels their SQL).
+   */
+  async execute(request: OperationRequest, headers: IncomingHeaders, signal?: AbortSignal): Promise<OperationResult> {
     if (!this.#ready) {
       return {
         status: 503,
         body: { errors: [{ message: "The gateway is starting: the subgraphs are not composed yet. Try again shortly.", extensions: { code: "NOT_READY" } }] },
       };
     }
-    const router = this.#router;
-    if (this.#fastPath && router && typeof request.query === "string") {
-      const route = router.route(request.query, request.operationName as string | null | undefined);
-      if (route.kind === "subgraph") return this.#forward(route.subgraph, request, headers);
-    }
-    return this.executePlanned(request, headers);
+    const verdict = this.#verdict(request);
+    if (verdict && "status" in verdict) return verdict;
+    if (this.#fastPath && verdict?.route.kind === "subgraph") return this.#forward(verdict.route.subgraph, request, headers, signal);
+    return this.executePlanned(request, headers, "POST", "", undefined, signal);
+  }
+
+  /** The document limits requests are held to. */
+  get limits(): DocumentLimits {
+    return this.#limits;
+  }
+
+  /** A GET request's operation: refused by the document limits (its answer), or run by the planner. */
+  async executeGet(request: OperationRequest, headers: IncomingHeaders, search: string, signal?: AbortSignal): Promise<OperationResult> {
+    const verdict = this.#ready ? this.#verdict(request) : undefined;
+    if (verdict && "status" in verdict) return verdict;
+    return this.executePlanned({}, headers, "GET", search, undefined, signal);
+  }
+
+  /** The router's verdict on the request's document, or the answer refusing it (document limits). */
+  #verdict(request: OperationRequest): Verdict | OperationResult | undefined {
+    if (!this.#router || typeof request.query !== "string") return undefined;
+    const verdict = this.#router.route(request.query, request.operationName as string | null | undefined);
+    if (verdict.refused) return refused(verdict.refused);
+    const tooCostly = verdict.cost && costRefusal(verdict.cost(request.variables), this.#limits);
+    return tooCostly ? refused(tooCostly) : verdict;
   }
 
   /**
@@ -277,13 +318,14 @@ export class Gateway {
     method = "POST",
     search = "",
     failed?: GatewayContext["failed"],
+    signal?: AbortSignal,
   ): Promise<OperationResult> {
     const headerMap = new HeaderMap();
     for (const [name, value] of Object.entries(headers)) headerMap.set(name, value);
     headerMap.set("content-type", "application/json");
     const response = await this.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers: headerMap, search, body: method === "POST" ? (request as GraphQLRequest) : undefined },
-      context: async () => (failed ? { headers, failed } : { headers }),
+      context: async () => ({ headers, ...(failed ? { failed } : {}), ...(signal ? { signal } : {}) }),
     });
     let text = "";
     if (response.body.kind === "complete") text = response.body.string;
@@ -299,25 +341,27 @@ export class Gateway {
     return { status: status >= 500 ? 200 : status, body };
   }
 
-  async #forward(name: string, request: OperationRequest, headers: IncomingHeaders): Promise<OperationResult> {
+  async #forward(name: string, request: OperationRequest, headers: IncomingHeaders, signal?: AbortSignal): Promise<OperationResult> {
     const subgraph = this.subgraphs.get(name)!;
     try {
       const answer = await (subgraph.forward ?? subgraph.send)(
         { query: request.query as string, variables: request.variables ?? null, operationName: (request.operationName as string | null | undefined) ?? null },
         headers,
+        signal,
       );
       if (typeof answer === "string") return passedOn(answer);
       const response = answer;
       // A subgraph refusing the request as a whole (e.g. a variable its scalar rejects) answers without `data`:
       // nothing was executed, so the planner path answers it instead, in its own shape (null root fields).
-      if (!("data" in response)) return this.executePlanned(request, headers);
+      if (!("data" in response)) return this.executePlanned(request, headers, "POST", "", undefined, signal);
       if (response.errors?.length) response.errors = response.errors.map(asPlannerError);
       return { status: 200, body: response as Record<string, unknown> };
     } catch (error) {
+      if (signal?.aborted) return { status: 200, body: {} }; // the client went away: nobody reads the answer
       this.#log.warn({ err: error, subgraph: name }, "subgraph request failed");
       // Answered as the planner answers a failed fetch (its error shape, root fields nulled as the schema says),
       // from the error we got: the operation is not sent again.
-      return this.executePlanned(request, headers, "POST", "", { subgraph: name, error: error as Error });
+      return this.executePlanned(request, headers, "POST", "", { subgraph: name, error: error as Error }, signal);
     }
   }
 

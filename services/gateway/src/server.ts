@@ -13,6 +13,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ruruHTML } from "ruru/server";
 import { serveStatic } from "ruru/static";
 import {
+  clientGone,
   createHttpServer,
   decodeVariables,
   errorBody,
@@ -25,6 +26,7 @@ import {
 } from "../../shared/src/http.ts";
 import { AUTH_REALM, basicAuthCheck } from "./auth.ts";
 import type { Gateway, OperationRequest, OperationResult } from "./gateway.ts";
+import { jsonNesting } from "./limits.ts";
 
 export const RURU_STATIC_PATH = "/ruru-static/";
 const GRAPHQL_GET_PATHS = new Set(["/", "/graphql"]);
@@ -75,7 +77,7 @@ export function normaliseOperation(element: unknown): OperationRequest {
 }
 
 /** Runs one element of a body; errors in its shape are that element's answer. */
-async function runOne(gateway: Gateway, element: unknown, headers: Record<string, string>): Promise<OperationResult> {
+async function runOne(gateway: Gateway, element: unknown, headers: Record<string, string>, signal: AbortSignal): Promise<OperationResult> {
   let operation: OperationRequest;
   try {
     operation = normaliseOperation(element);
@@ -83,7 +85,14 @@ async function runOne(gateway: Gateway, element: unknown, headers: Record<string
     if (error instanceof HttpError) return { status: error.status, body: errorBody(error.message, error.code) };
     throw error;
   }
-  return gateway.execute(operation, headers);
+  return gateway.execute(operation, headers, signal);
+}
+
+/** Refuses a body nesting JSON deeper than the limit (deeper JSON would overflow the stack of what reads it next). */
+function checkNesting(body: unknown, limit: number): void {
+  if (jsonNesting(body, limit) > limit) {
+    throw new HttpError(400, "BAD_REQUEST", `The request body nests JSON objects and arrays deeper than ${limit} levels (services.gateway.max_nesting).`);
+  }
 }
 
 async function handleGraphQLPost(options: GatewayHttpOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -99,24 +108,34 @@ async function handleGraphQLPost(options: GatewayHttpOptions, request: IncomingM
   } catch {
     throw new HttpError(400, "BAD_REQUEST", "The POST body is not valid JSON.");
   }
+  const limits = options.gateway.limits;
+  checkNesting(body, limits.nesting);
   const headers = flatHeaders(request);
+  const signal = clientGone(response);
   if (Array.isArray(body)) {
     if (body.length === 0) throw new HttpError(400, "BAD_REQUEST", "The batch is empty: send at least one operation.");
+    if (body.length > limits.batch) {
+      throw new HttpError(400, "BAD_REQUEST", `The batch holds ${body.length} operations, more than the limit of ${limits.batch} (services.gateway.max_batch_size).`);
+    }
     // Each operation of a batch is answered on its own: one failing does not fail the others, and the batch as a
     // whole is a 200 (as v1's Apollo Server 2 answered batches).
-    const results = await Promise.all(body.map((element) => runOne(options.gateway, element, headers)));
+    const results = await Promise.all(body.map((element) => runOne(options.gateway, element, headers, signal)));
     return sendJsonText(response, 200, `[${results.map(resultJson).join(",")}]`);
   }
-  const result = await runOne(options.gateway, body, headers);
+  const result = await runOne(options.gateway, body, headers, signal);
   sendJsonText(response, result.status, resultJson(result));
 }
 
-async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMessage, response: ServerResponse, search: string): Promise<void> {
+async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
   if (!options.gateway.composed) {
     const result = await options.gateway.execute({}, {});
     return sendJson(response, result.status, result.body);
   }
-  const result = await options.gateway.executePlanned({}, flatHeaders(request), "GET", search);
+  const params = url.searchParams;
+  const variables = params.get("variables");
+  const operation = normaliseOperation({ query: params.get("query") ?? undefined, variables: variables ?? undefined, operationName: params.get("operationName") ?? undefined });
+  checkNesting(operation.variables, options.gateway.limits.nesting);
+  const result = await options.gateway.executeGet(operation, flatHeaders(request), url.search, clientGone(response));
   sendJson(response, result.status, result.body);
 }
 
@@ -201,7 +220,7 @@ function installPlayground(steps: Step[], enabled: boolean): void {
 function installGraphQL(steps: Step[], options: GatewayHttpOptions): void {
   steps.push(async (request, response, { url, path, method }) => {
     if (method === "POST") await handleGraphQLPost(options, request, response);
-    else if (isRead(method) && GRAPHQL_GET_PATHS.has(path)) await handleGraphQLGet(options, request, response, url.search);
+    else if (isRead(method) && GRAPHQL_GET_PATHS.has(path)) await handleGraphQLGet(options, request, response, url);
     else return false;
     return true;
   });

@@ -32,12 +32,13 @@ export interface Subgraph {
   readonly name: string;
   /** Where it is reached (in-process subgraphs have an `inproc://` URL, only used as a name in messages). */
   readonly url: string;
-  send(request: SubgraphRequest, headers?: IncomingHeaders): Promise<SubgraphResponse>;
+  /** `signal`: aborted when the client went away; the request is then abandoned. */
+  send(request: SubgraphRequest, headers?: IncomingHeaders, signal?: AbortSignal): Promise<SubgraphResponse>;
   /**
    * `send` for the fast path: an answer with `data` and without errors may come back as its JSON text, as received,
    * so that it is passed on without being parsed and serialised again (remote subgraphs).
    */
-  forward?(request: SubgraphRequest, headers?: IncomingHeaders): Promise<SubgraphResponse | string>;
+  forward?(request: SubgraphRequest, headers?: IncomingHeaders, signal?: AbortSignal): Promise<SubgraphResponse | string>;
   /** Whether it answers at all (`{ __typename }`); used by GET /ready. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +80,7 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
     body: string,
     extraHeaders: Record<string, string>,
     connection: Agent | false,
+    signal: AbortSignal | undefined,
   ): Promise<{ status: number; text: string }> =>
     new Promise((resolve, reject) => {
       let answered = false;
@@ -94,6 +96,7 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
             "content-length": Buffer.byteLength(body),
           },
           timeout: options.timeoutMs,
+          ...(signal ? { signal } : {}),
         },
         (response) => {
           answered = true;
@@ -114,18 +117,19 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
     });
   // A request on a reused connection that the subgraph reset before any byte of an answer never reached it (the
   // subgraph closed the idle connection as we reused it): it is sent once more, on a new connection of its own.
-  const post = async (body: string, extraHeaders: Record<string, string>): Promise<{ status: number; text: string }> => {
+  const post = async (body: string, extraHeaders: Record<string, string>, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> => {
     try {
-      return await attempt(body, extraHeaders, agent);
+      return await attempt(body, extraHeaders, agent, signal);
     } catch (error) {
       if (!(error instanceof StaleConnection)) throw error;
-      return attempt(body, extraHeaders, false);
+      return attempt(body, extraHeaders, false, signal);
     }
   };
-  const exchange = (request: SubgraphRequest, headers: IncomingHeaders) =>
+  const exchange = (request: SubgraphRequest, headers: IncomingHeaders, signal?: AbortSignal) =>
     post(
       JSON.stringify({ query: request.query, variables: request.variables ?? null, operationName: request.operationName ?? null }),
       options.forwardHeaders?.(headers) ?? {},
+      signal,
     );
   const parse = ({ status, text }: { status: number; text: string }): SubgraphResponse => {
     let parsed: unknown;
@@ -137,13 +141,13 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
     if (isResponse(parsed)) return parsed;
     throw new SubgraphError(`Subgraph "${options.name}" answered HTTP ${status} without a GraphQL response.`);
   };
-  const send = async (request: SubgraphRequest, headers: IncomingHeaders = {}) => parse(await exchange(request, headers));
+  const send = async (request: SubgraphRequest, headers: IncomingHeaders = {}, signal?: AbortSignal) => parse(await exchange(request, headers, signal));
   return {
     name: options.name,
     url: options.url,
     send,
-    async forward(request, headers = {}) {
-      const answer = await exchange(request, headers);
+    async forward(request, headers = {}, signal) {
+      const answer = await exchange(request, headers, signal);
       // Both subgraphs write `data` first; `"errors"` can only occur unescaped as a key or as a whole string value
       // (which merely costs a parse here).
       return answer.status === 200 && answer.text.startsWith('{"data":') && !answer.text.includes('"errors"') ? answer.text : parse(answer);
@@ -162,7 +166,7 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
 const inProcess = (name: string, graph: InProcessGraph): Subgraph => ({
   name,
   url: `inproc://${name}`,
-  send: (request, headers = {}) => graph.send(request, prefectHeaders(headers)),
+  send: (request, headers = {}, signal) => graph.send(request, prefectHeaders(headers), signal),
   ping: () => graph.ping(),
   close: () => graph.close(),
 });
@@ -187,6 +191,8 @@ export interface GatewayContext {
    * own shape instead of sending the operation again (a mutation must not run twice).
    */
   failed?: { subgraph: string; error: Error };
+  /** Aborted when the client went away. */
+  signal?: AbortSignal;
 }
 
 /** The query planner's view of a subgraph. */
@@ -204,6 +210,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     return (await this.subgraph.send(
       { query: request.query ?? "", variables: request.variables ?? null, operationName: request.operationName ?? null },
       headers,
+      context?.signal,
     )) as GatewayGraphQLResponse;
   }
 }

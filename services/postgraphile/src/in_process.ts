@@ -6,23 +6,26 @@ import type { Config } from "../../shared/src/config.ts";
 import type { GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { makeMaskError } from "./errors.ts";
-import { makeDataGraphSchema } from "./preset.ts";
+import { dataGraphLimits, makeDataGraphSchema } from "./preset.ts";
 
 const formatted = (error: GraphQLError): GraphQLFormattedError => error.toJSON();
 
 export async function inProcessDataGraph(config: Config, log: Logger): Promise<InProcessGraph> {
+  const limits = dataGraphLimits(config);
   const graph = await makeDataGraphSchema({
     connectionString: config.database.connection_url,
     poolSize: config.database.pool_size,
     enableTableMutations: config.services.postgraphile.enable_table_mutations,
+    limits,
+    log,
   });
-  const maskError = makeMaskError(log);
+  const maskError = makeMaskError(log, limits);
   return {
-    async send(request) {
+    async send(request, _headers, signal) {
       const result = await grafast({
         schema: graph.schema,
         resolvedPreset: graph.resolvedPreset,
-        requestContext: {},
+        requestContext: signal ? { signal } : {},
         source: request.query,
         variableValues: request.variables ?? undefined,
         operationName: request.operationName ?? undefined,

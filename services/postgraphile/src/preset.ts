@@ -26,6 +26,8 @@ import { makeFederationPlugin } from "./federation.ts";
 import { makeRequestTransactionPlugin } from "./transaction.ts";
 import { KnownOperationTypesPlugin } from "./validation.ts";
 import { makeMaskError } from "./errors.ts";
+import { makeCancellationPlugin } from "./cancellation.ts";
+import { loadConfig, type Config } from "../../shared/src/config.ts";
 import { logger, type Logger } from "../../shared/src/logger.ts";
 
 declare global {
@@ -38,6 +40,8 @@ declare global {
     interface SchemaOptions {
       /** Add v1's Hasura table mutations (`services.postgraphile.enable_table_mutations`). */
       hasuraTableMutations?: boolean;
+      /** Most rows any list returns (`services.postgraphile.max_rows`); 0 or absent: no cap. */
+      hasuraMaxRows?: number;
       /** Plan documents that differ only in scalar literals once (hasura/literals.ts); default true. */
       hasuraLiftLiterals?: boolean;
     }
@@ -165,7 +169,8 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
   schema: {
     hooks: {
       build(build) {
-        return build.extend(build, { hasuraModel: buildModel(build.input.pgRegistry) }, "hasura table model");
+        const maxRows = build.options.hasuraMaxRows || null;
+        return build.extend(build, { hasuraModel: buildModel(build.input.pgRegistry, { maxRows }) }, "hasura table model");
       },
       init: {
         after: ["PgCodecs", "PgTables"],
@@ -232,6 +237,21 @@ export const HasuraPlugin: GraphileConfig.Plugin = {
   },
 };
 
+/** The data graph's bounds (services.postgraphile.statement_timeout_seconds and max_rows; 0 turns one off). */
+export interface DataGraphLimits {
+  statementTimeoutSeconds: number;
+  maxRows: number;
+}
+
+/** The configured bounds of the data graph. */
+export const dataGraphLimits = (config: Config): DataGraphLimits => ({
+  statementTimeoutSeconds: config.services.postgraphile.statement_timeout_seconds,
+  maxRows: config.services.postgraphile.max_rows,
+});
+
+/** The configuration's defaults, for tests and tools that build a data graph without a configuration. */
+export const DEFAULT_LIMITS: DataGraphLimits = dataGraphLimits(loadConfig({ env: {}, ignoreUserFile: true }));
+
 export interface DataGraphOptions {
   /** Postgres URL; a pool is created (and ended by `release`). */
   connectionString: string;
@@ -242,24 +262,35 @@ export interface DataGraphOptions {
   enableTableMutations?: boolean;
   /** See DataGraphPresetOptions.liftLiterals. */
   liftLiterals?: boolean;
+  limits?: DataGraphLimits;
+  log?: Pick<Logger, "error" | "warn">;
 }
 
 export interface DataGraphPresetOptions {
-  log?: Pick<Logger, "error">;
+  log?: Pick<Logger, "error" | "warn">;
   enableTableMutations?: boolean;
   /** Share plans between documents that differ only in scalar literals (default true; tests compare both). */
   liftLiterals?: boolean;
+  limits?: DataGraphLimits;
+}
+
+export interface DataGraphPoolOptions {
+  max?: number;
+  client?: typeof pg.Client;
+  /** Postgres cancels a statement running longer (0: never). */
+  statementTimeoutSeconds?: number;
 }
 
 /**
  * A pool whose sessions read naive timestamps as UTC and print intervals as Postgres text, as v1's database did
- * (with the session settings of every service pool).
+ * (with the session settings of every service pool), and stop a statement at the data graph's statement timeout.
  */
-export function createDataGraphPool(connectionString: string, max = 10, client?: typeof pg.Client): pg.Pool {
+export function createDataGraphPool(connectionString: string, options: DataGraphPoolOptions = {}): pg.Pool {
+  const timeoutMs = (options.statementTimeoutSeconds ?? DEFAULT_LIMITS.statementTimeoutSeconds) * 1000;
   const pool = new pg.Pool({
-    ...withSessionOptions(connectionString, `-c TimeZone=UTC -c IntervalStyle=postgres ${SESSION_OPTIONS}`),
-    max,
-    ...(client ? { Client: client } : {}),
+    ...withSessionOptions(connectionString, `-c TimeZone=UTC -c IntervalStyle=postgres -c statement_timeout=${timeoutMs} ${SESSION_OPTIONS}`),
+    max: options.max ?? 10,
+    ...(options.client ? { Client: options.client } : {}),
     application_name: "prefect-server-postgraphile",
   });
   pool.on("error", () => {});
@@ -268,6 +299,7 @@ export function createDataGraphPool(connectionString: string, max = 10, client?:
 
 export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptions = {}): GraphileConfig.Preset {
   const log = options.log ?? logger("PostGraphile");
+  const limits = options.limits ?? DEFAULT_LIMITS;
   return {
     extends: [PostGraphileAmberPreset],
     plugins: [
@@ -276,6 +308,8 @@ export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptio
       makeFederationPlugin(),
       KnownOperationTypesPlugin,
       ...(options.enableTableMutations ? [makeRequestTransactionPlugin(pool)] : []),
+      // after the transaction plugin, so that it sees the client holding a mutation's transaction
+      makeCancellationPlugin(pool, log),
     ],
     disablePlugins: DISABLED_PLUGINS,
     pgServices: [makePgService({ pool, schemas: ["public", "utility"] })],
@@ -283,11 +317,12 @@ export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptio
       dontSwallowErrors: true,
       hasuraTableMutations: options.enableTableMutations ?? false,
       hasuraLiftLiterals: options.liftLiterals ?? true,
+      hasuraMaxRows: limits.maxRows,
       // PgRelationsPlugin and PgAttributesPlugin stay (introspection needs them) but generate nothing.
       defaultBehavior:
         "-singularRelation:resource:single -manyRelation:resource:list -manyRelation:resource:connection -connection -list -attribute:select -attribute:base -attribute:insert -attribute:update -attribute:filterBy -attribute:orderBy",
     },
-    grafserv: { graphqlPath: "/graphql", maskError: makeMaskError(log) },
+    grafserv: { graphqlPath: "/graphql", maskError: makeMaskError(log, limits) },
     grafast: { explain: false },
   };
 }
@@ -302,10 +337,11 @@ export interface DataGraphSchema {
 
 /** Builds the data graph's schema (for the gateway to run in-process, and for tests). */
 export async function makeDataGraphSchema(options: DataGraphOptions | string): Promise<DataGraphSchema> {
-  const { connectionString, poolSize, client, enableTableMutations, liftLiterals } = typeof options === "string" ? { connectionString: options } : options;
-  const pool = createDataGraphPool(connectionString, poolSize, client);
+  const { connectionString, poolSize, client, enableTableMutations, liftLiterals, limits, log } =
+    typeof options === "string" ? ({ connectionString: options } as DataGraphOptions) : options;
+  const pool = createDataGraphPool(connectionString, { max: poolSize, client, statementTimeoutSeconds: limits?.statementTimeoutSeconds });
   try {
-    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations, liftLiterals }));
+    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations, liftLiterals, limits, log }));
     return { schema, resolvedPreset, pool, release: () => pool.end() };
   } catch (error) {
     await pool.end();

@@ -7,7 +7,7 @@ import type { Config } from "../../shared/src/config.ts";
 import { closeServer, createHttpServer, installHealth, listen, Routes, type Handler } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { GRAPHQL_PATHS, type RunningDataGraph } from "./service.ts";
-import { createDataGraphPool, makeDataGraphPreset } from "./preset.ts";
+import { createDataGraphPool, dataGraphLimits, makeDataGraphPreset } from "./preset.ts";
 
 /** GraphQL on every path of GRAPHQL_PATHS (grafserv serves /graphql; the others are handed to it as /graphql). */
 function installGraphQL(routes: Routes, handler: Handler): void {
@@ -21,8 +21,9 @@ function installGraphQL(routes: Routes, handler: Handler): void {
 /** Serves the data graph from this process (a single-process service, or one worker of a cluster). */
 export async function serve(config: Config, log: Logger): Promise<RunningDataGraph> {
   const settings = config.services.postgraphile;
-  const pool = createDataGraphPool(config.database.connection_url, config.database.pool_size);
-  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations }));
+  const limits = dataGraphLimits(config);
+  const pool = createDataGraphPool(config.database.connection_url, { max: config.database.pool_size, statementTimeoutSeconds: limits.statementTimeoutSeconds });
+  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations, limits }));
   try {
     await pgl.getSchema(); // fail start-up on a missing table or an unreachable database
   } catch (error) {

@@ -108,13 +108,27 @@ const configSchema = z.object({
           enable_table_mutations: boolish.default(false),
           /** Processes serving the data graph on its port (one Node process uses one core). */
           workers: integer(1, 64).default(2),
+          /** Longest a data-graph SQL statement may run before Postgres cancels it; 0 means no limit. */
+          statement_timeout_seconds: integer(0, 86_400).default(5),
+          /** Most rows any list of the data graph returns (Hasura's per-role row limit); 0 means no cap. */
+          max_rows: integer(0).default(10_000),
         })
         .prefault({}),
       mutations: serviceSchema(4201).extend({ path: text.default("/graphql/") }).prefault({}),
       gateway: serviceSchema(4200)
         .extend({
           body_limit: byteSize.default(5 * 1024 * 1024),
+          /** Document limits (services/gateway/src/limits.ts; docs/security.md). */
           depth_limit: integer(1).default(7),
+          max_aliases: integer(0).default(100),
+          max_root_fields: integer(1).default(100),
+          max_tokens: integer(100).default(20_000),
+          /** Deepest bracket nesting of a document, and deepest object/array nesting of a request body. */
+          max_nesting: integer(10, 1000).default(100),
+          /** Most rows an operation may be estimated to return (lists multiplied through their nesting). */
+          max_cost: integer(1).default(1_000_000),
+          /** Most operations in one batched request (the UI batches up to 25). */
+          max_batch_size: integer(1).default(50),
           request_timeout_seconds: integer(1).default(60),
           enable_playground: boolish.default(true),
           enable_introspection: boolish.default(true),

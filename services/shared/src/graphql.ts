@@ -17,8 +17,11 @@ export interface GraphQLResponse {
 
 /** A service's graph executed in this process: no HTTP, the same answers as its HTTP endpoint. */
 export interface InProcessGraph {
-  /** `headers`: the incoming request's headers, names lower-cased. */
-  send(request: GraphQLRequest, headers?: Readonly<Record<string, string>>): Promise<GraphQLResponse>;
+  /**
+   * `headers`: the incoming request's headers, names lower-cased; `signal`: aborted when the caller no longer waits
+   * for the answer (the data graph then cancels the request's SQL).
+   */
+  send(request: GraphQLRequest, headers?: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<GraphQLResponse>;
   /** Resolves when its database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

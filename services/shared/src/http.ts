@@ -40,6 +40,15 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   sendJsonText(response, status, JSON.stringify(body), headers);
 }
 
+/** A signal aborted when the client closes its connection before `response` is fully sent (it went away). */
+export function clientGone(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  response.once("close", () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /** A request path without its query and trailing slashes (`/graphql/` → `/graphql`, `/` stays). */
 export const pathOf = (request: IncomingMessage): string => (request.url ?? "/").split("?")[0]!.replace(/(.)\/+$/, "$1");
 

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSubgraphSchema, type GraphQLResolverMap } from "@apollo/subgraph";
-import { parse, type DocumentNode, type GraphQLSchema } from "graphql";
+import { parse, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
 import { PROJECT_ROOT } from "../../../shared/src/paths.ts";
 import { agentsResolvers } from "./resolvers/agents.ts";
 import { cloudHooksResolvers } from "./resolvers/cloud_hooks.ts";
@@ -13,6 +13,7 @@ import { runsResolvers } from "./resolvers/runs.ts";
 import { statesResolvers } from "./resolvers/states.ts";
 import { tenantsResolvers } from "./resolvers/tenants.ts";
 import { DateTimeScalar, JSONScalar, UUIDScalar } from "./scalars.ts";
+import { refusingNul } from "./text.ts";
 import type { Resolvers } from "./generated/resolvers.ts";
 
 // (read from the sources: the build does not copy them)
@@ -30,6 +31,9 @@ function merge(groups: Resolvers[]): GraphQLResolverMap<unknown> {
   for (const group of groups) {
     Object.assign(Query, group.Query);
     Object.assign(Mutation, group.Mutation);
+  }
+  for (const fields of [Query, Mutation]) {
+    for (const [name, resolve] of Object.entries(fields)) fields[name] = refusingNul(name, resolve as GraphQLFieldResolver<unknown, unknown>);
   }
   return { UUID: UUIDScalar, JSON: JSONScalar, DateTime: DateTimeScalar, Query, Mutation } as unknown as GraphQLResolverMap<unknown>;
 }

@@ -6,7 +6,9 @@
 //     condition at all (null collapse);
 //   - a relationship key (object or array) holds when some related row matches (EXISTS).
 import type { GraphQLInputFieldConfigMap, GraphQLInputType } from "graphql";
+import { SafeError } from "postgraphile/grafast";
 import { sql, type SQL } from "postgraphile/pg-sql2";
+import { removeNul } from "../../../domain/src/inputs.ts";
 import type { ColumnModel, DataGraphModel, TableModel } from "./model.ts";
 import { names } from "./names.ts";
 import type { ScalarName } from "./scalars.ts";
@@ -17,8 +19,19 @@ type OperatorCompiler = (column: SQL, value: Operand, type: ColumnModel) => SQL;
 
 const cast = (value: Operand, column: ColumnModel) =>
   sql`${sql.value(column.scalar === "jsonb" ? JSON.stringify(value) : (value as string))}::${column.sqlType}`;
+/** Refuses a value holding a NUL character, naming the field: Postgres can neither store nor compare one. */
+export function refuseNul(value: Operand, field: string): void {
+  if (removeNul(value) !== undefined) {
+    throw new SafeError(`The value for ${field} contains a NUL character (\\u0000), which the database can neither store nor compare: remove it.`);
+  }
+}
+
 /** `value` as an SQL parameter of `column`'s type (a jsonb value is sent as its JSON text); null is SQL NULL. */
-export const sqlValue = (value: Operand, column: ColumnModel) => (value == null ? sql`null::${column.sqlType}` : cast(value, column));
+export function sqlValue(value: Operand, column: ColumnModel): SQL {
+  if (value == null) return sql`null::${column.sqlType}`;
+  refuseNul(value, column.name);
+  return cast(value, column);
+}
 const castList = (values: readonly Operand[], column: ColumnModel) =>
   sql`${sql.value(column.scalar === "jsonb" ? values.map((v) => JSON.stringify(v)) : (values as string[]))}::${column.sqlType}[]`;
 const binary =
@@ -96,6 +109,7 @@ export function compileBoolExp(table: TableModel, where: unknown, alias: SQL): S
         if (operand == null) continue;
         const compile = operators[operator];
         if (!compile) throw new Error(`Unknown operator ${operator} on ${table.name}.${key}`);
+        refuseNul(operand, `${table.name}.${key} (${operator})`);
         parts.push(compile(expression, operand, column));
       }
     } else if (table.relationship.has(key)) {

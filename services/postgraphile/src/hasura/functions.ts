@@ -9,7 +9,7 @@ import type { FunctionSpec } from "./metadata.ts";
 import type { DataGraphModel } from "./model.ts";
 import { names } from "./names.ts";
 import type { ListArgValues, RowSource } from "./query.ts";
-import { parseUuidArray } from "./scalars.ts";
+import { parseUuidArray } from "../../../domain/src/scalars.ts";
 import { listAndAggregateRoots } from "./tables.ts";
 import type { PlannedField, SchemaTypes } from "./types.ts";
 

@@ -44,6 +44,8 @@ export interface TableModel {
   constraints: readonly ConstraintModel[];
   relationships: RelationshipModel[];
   relationship: Map<string, RelationshipModel>;
+  /** Most rows a list of this table returns (services.postgraphile.max_rows); null: no cap. */
+  maxRows: number | null;
 }
 
 export interface DataGraphModel {
@@ -60,7 +62,12 @@ export const comparableColumns = (table: TableModel) => table.columns.filter((c)
 export const numericColumns = (table: TableModel) => table.columns.filter((c) => isNumeric(c.scalar));
 
 /** Builds the model from PostGraphile's registry; throws ModelError naming whatever is missing. */
-export function buildModel(registry: PgRegistry): DataGraphModel {
+export interface ModelOptions {
+  /** Most rows any list returns (Hasura's per-role row limit); null or absent: no cap. */
+  maxRows?: number | null;
+}
+
+export function buildModel(registry: PgRegistry, options: ModelOptions = {}): DataGraphModel {
   const resources = Object.values(registry.pgResources) as PgResource[];
   const tables: TableModel[] = TRACKED_TABLES.map((tracked) => {
     const resource = resources.find(
@@ -93,6 +100,7 @@ export function buildModel(registry: PgRegistry): DataGraphModel {
       }),
       relationships: [],
       relationship: new Map(),
+      maxRows: options.maxRows ?? null,
     };
   });
   const byName = new Map(tables.map((t) => [t.name, t]));

@@ -9,7 +9,7 @@
 import type { PgClient } from "postgraphile/@dataplan/pg";
 import { SafeError } from "postgraphile/grafast";
 import { sql, type SQL } from "postgraphile/pg-sql2";
-import { compileBoolExp, sqlValue } from "./filters.ts";
+import { compileBoolExp, refuseNul, sqlValue } from "./filters.ts";
 import type { ColumnModel, RelationshipModel, TableModel } from "./model.ts";
 
 /** A row as `to_json` writes it. */
@@ -194,6 +194,7 @@ export function assignments(table: TableModel, operators: UpdateOperators, alias
       const column = table.column.get(name);
       if (!column) throw new SafeError(`no column "${name}" in "${table.name}"`);
       usedBy.set(name, [...(usedBy.get(name) ?? []), operator]);
+      refuseNul(value, `${table.name}.${name}`);
       const current = sql`${alias}.${sql.identifier(name)}`;
       parts.push(sql`${sql.identifier(name)} = ${UPDATE_OPERATORS[operator](current, value, column)}`);
     }

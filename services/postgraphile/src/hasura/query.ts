@@ -5,7 +5,8 @@
 // Hasura's arguments map onto it as follows:
 //   where                 WHERE (filters.ts)
 //   order_by              ORDER BY (ordering.ts), then PostGraphile's primary-key tie-breaker
-//   limit / offset        PgSelect's own LIMIT/OFFSET (per parent row when nested)
+//   limit / offset        PgSelect's own LIMIT/OFFSET (per parent row when nested); LIMIT never above the row
+//                         cap (services.postgraphile.max_rows), as Hasura's per-role row limit capped it
 //   distinct_on           FROM (select distinct on (...) ... where ... order by ...): DISTINCT ON runs before
 //                         LIMIT, and per parent row when nested (the parent's join columns lead the DISTINCT ON)
 //   aggregate + limit     FROM a ranked subquery, so the aggregate sees only the limited rows (per parent)
@@ -180,7 +181,9 @@ export function selectRows(
     ),
   );
   if (!aggregate) {
-    $select.setFirst(lambda($compiled, (c) => c.limit, true));
+    // The row cap bounds what a list returns; an aggregate still counts every row.
+    const maxRows = source.table.maxRows;
+    $select.setFirst(lambda($compiled, (c) => (maxRows === null ? c.limit : Math.min(c.limit ?? maxRows, maxRows)), true));
     $select.setOffset(lambda($compiled, (c) => c.offset, true));
   }
   return $select;

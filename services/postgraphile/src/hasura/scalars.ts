@@ -4,12 +4,11 @@
 //   jsonb        the JSON value itself;  uuid  lowercase text.
 // The codecs below replace PostGraphile's own timestamptz/interval codecs (which format timestamps in the session
 // time zone and turn intervals into objects) during introspection.
-import { GraphQLError, Kind, valueFromASTUntyped, type GraphQLScalarTypeConfig, type ValueNode } from "graphql";
+import type { GraphQLScalarTypeConfig } from "graphql";
 import type { PgCodec } from "postgraphile/@dataplan/pg";
 import { TYPES } from "postgraphile/@dataplan/pg";
 import { sql } from "postgraphile/pg-sql2";
-
-const UUID_PATTERN = /^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$/i;
+import { DATA_GRAPH_INPUTS } from "../../../domain/src/scalars.ts";
 
 /** The kinds of column value the data graph knows, named like the GraphQL scalar each one maps to. */
 export type ScalarName = "uuid" | "String" | "Int" | "Boolean" | "Float" | "timestamptz" | "jsonb" | "interval";
@@ -56,60 +55,19 @@ export function isNumeric(scalar: ScalarName): boolean {
   return scalar === "Int" || scalar === "Float";
 }
 
-/** Canonical lowercase uuid text, or a GraphQLError with Postgres' own wording. */
-export function parseUuid(value: unknown): string {
-  if (typeof value !== "string" || !UUID_PATTERN.test(value)) {
-    throw new GraphQLError(`invalid input syntax for type uuid: ${JSON.stringify(value)}`);
-  }
-  const hex = value.replace(/[{}-]/g, "").toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+const config = (name: keyof typeof DATA_GRAPH_INPUTS): GraphQLScalarTypeConfig<unknown, unknown> => ({
+  name,
+  serialize: (value) => value,
+  ...DATA_GRAPH_INPUTS[name],
+});
 
-/** Parses Hasura's `_uuid` input, a Postgres array literal such as `{a,b}` (spaces allowed), into canonical uuids. */
-export function parseUuidArray(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(parseUuid);
-  if (typeof value !== "string" || !/^\s*\{.*\}\s*$/s.test(value)) {
-    throw new GraphQLError(`malformed array literal for type uuid[]: ${JSON.stringify(value)}`);
-  }
-  const body = value.trim().slice(1, -1).trim();
-  if (body === "") return [];
-  return body.split(",").map((item) => parseUuid(item.trim().replace(/^"(.*)"$/, "$1")));
-}
-
-function stringScalar(
-  name: string,
-  what: string,
-  parse: (value: string) => unknown = (value) => value,
-): GraphQLScalarTypeConfig<unknown, unknown> {
-  const parseValue = (value: unknown) => {
-    if (typeof value !== "string") throw new GraphQLError(`${name} expects a string (${what}), got ${JSON.stringify(value)}`);
-    return parse(value);
-  };
-  return {
-    name,
-    serialize: (value) => value,
-    parseValue,
-    parseLiteral(ast: ValueNode) {
-      if (ast.kind !== Kind.STRING) throw new GraphQLError(`${name} expects a string (${what})`, { nodes: ast });
-      return parseValue(ast.value);
-    },
-  };
-}
-
-export const scalarConfigs: Record<"uuid" | "timestamptz" | "interval" | "jsonb" | "_uuid", GraphQLScalarTypeConfig<unknown, unknown>> = {
-  uuid: stringScalar("uuid", "a UUID", parseUuid),
-  timestamptz: stringScalar("timestamptz", "an ISO-8601 timestamp"),
-  interval: stringScalar("interval", "a Postgres interval such as 00:05:00"),
-  _uuid: stringScalar("_uuid", 'a Postgres array literal such as "{a,b}"', (value) => {
-    parseUuidArray(value);
-    return value;
-  }),
-  jsonb: {
-    name: "jsonb",
-    serialize: (value) => value,
-    parseValue: (value) => value,
-    parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
-  },
+/** Hasura's scalars, reading their input by the rules of services/domain/src/scalars.ts. */
+export const scalarConfigs: Record<keyof typeof DATA_GRAPH_INPUTS, GraphQLScalarTypeConfig<unknown, unknown>> = {
+  uuid: config("uuid"),
+  timestamptz: config("timestamptz"),
+  interval: config("interval"),
+  _uuid: config("_uuid"),
+  jsonb: config("jsonb"),
 };
 
 /** Postgres renders `…00.120000` as `…00.12` in JSON; v1 (Hasura) returned that text with `+00:00` appended. */
