@@ -12,10 +12,13 @@ import { SERVICE_NAMES, SERVICE_NODE_OPTIONS } from "../services/cli/src/registr
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const run = promisify(execFile);
 
+/** The passwords compose.yml takes from the environment (as a user's `.env` would hold them). */
+const SECRETS = { POSTGRES_PASSWORD: "pg-5ecret-from-env", REDIS_PASSWORD: "redis-5ecret-from-env" };
+
 /** `docker-compose -f compose.yml config`: exit status, output; null when there is no docker-compose on PATH. */
-async function composeConfig(): Promise<{ code: number; stdout: string; stderr: string } | null> {
+async function composeConfig(extraEnv: Record<string, string> = SECRETS): Promise<{ code: number; stdout: string; stderr: string } | null> {
   // Only PATH and HOME: no COMPOSE_* or compose.yml variables (ports, tags, URLs) from the caller's environment.
-  const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LANG: "C.UTF-8" };
+  const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LANG: "C.UTF-8", ...extraEnv };
   try {
     const { stdout, stderr } = await run("docker-compose", ["-f", "compose.yml", "config"], { cwd: REPO, env, timeout: 60_000 });
     return { code: 0, stdout, stderr };
@@ -27,8 +30,10 @@ async function composeConfig(): Promise<{ code: number; stdout: string; stderr: 
 }
 
 let result: Awaited<ReturnType<typeof composeConfig>>;
+let withoutSecrets: Awaited<ReturnType<typeof composeConfig>>;
 beforeAll(async () => {
   result = await composeConfig();
+  withoutSecrets = await composeConfig({});
 });
 
 test("docker-compose config accepts compose.yml: the whole stack, Postgres 17, the UI on the gateway", (context) => {
@@ -56,4 +61,27 @@ test("docker-compose config accepts compose.yml: the whole stack, Postgres 17, t
     expect(services[name].environment.NODE_OPTIONS ?? "").toBe(SERVICE_NODE_OPTIONS[name].join(" "));
     expect(services[name].environment.DATABASE_URL).toMatch(/^postgresql:\/\/.*@postgres:5432\//);
   }
+});
+
+test("only the gateway and the UI are published; the passwords come from the environment", (context) => {
+  context.skip(result === null, "docker-compose is not on PATH (Debian's docker-compose package provides it)");
+  const services: Record<string, any> = parse(result!.stdout).services;
+  const published = Object.fromEntries(
+    Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((port: any) => [name, Number(port.target)])),
+  );
+  expect(published).toEqual({ gateway: 4200, ui: 8080 });
+  expect(new URL(services.gateway.environment.DATABASE_URL).password).toBe(SECRETS.POSTGRES_PASSWORD);
+  expect(services.postgres.environment.POSTGRES_PASSWORD).toBe(SECRETS.POSTGRES_PASSWORD);
+  expect(new URL(services.gateway.environment.REDIS_URL).password).toBe(SECRETS.REDIS_PASSWORD);
+  expect(services.redis.command).toEqual(expect.arrayContaining(["--requirepass", SECRETS.REDIS_PASSWORD]));
+  // the subgraphs listen on the compose network (the gateway reaches them there), never on a published port
+  for (const name of ["postgraphile", "mutations"]) expect(services[name].environment[`PREFECT_SERVER__SERVICES__${name.toUpperCase()}__HOST`]).toBe("0.0.0.0");
+  // every service gets the auth string, so that the subgraphs require the gateway's secret whenever it is set
+  for (const name of SERVICE_NAMES) expect(services[name].environment).toHaveProperty("PREFECT_SERVER_API_AUTH_STRING");
+});
+
+test("without the passwords compose refuses to start, saying which one and where to look", (context) => {
+  context.skip(withoutSecrets === null, "docker-compose is not on PATH (Debian's docker-compose package provides it)");
+  expect(withoutSecrets!.code).not.toBe(0);
+  expect(withoutSecrets!.stderr).toMatch(/set (POSTGRES|REDIS)_PASSWORD \(see the top of compose\.yml\)/);
 });

@@ -137,7 +137,7 @@ describe("start with configured servers and no service built yet", () => {
       expect(run.stdout).toContain("Prefect Server infrastructure is ready:");
       expect(run.stdout).toContain("Not built yet: postgraphile, mutations, gateway, towel.");
       expect(run.stdout).toMatch(/Gateway:\s+http:\/\/localhost:4200\/graphql/);
-      expect(run.stdout).toMatch(/Mutations:\s+http:\/\/localhost:4201\/graphql\//);
+      expect(run.stdout).toMatch(/Mutations:\s+http:\/\/127\.0\.0\.1:4201\/graphql\//);
       run.child.kill("SIGTERM");
       expect(await run.exited).toBe(0);
     } finally {

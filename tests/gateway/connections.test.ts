@@ -119,7 +119,7 @@ describe("the gateway's connections to a subgraph", () => {
 
   test("our services keep an idle connection longer than the gateway does, and say so", async () => {
     expect(SERVER_KEEP_ALIVE_MS).toBeGreaterThan(SUBGRAPH_CLIENT_IDLE_MS);
-    const server = createHttpServer((_req, res) => void res.end("{}"), console);
+    const server = createHttpServer((_req, res) => void res.end("{}"), console, { requestTimeoutMs: 60_000, maxConnections: 0 });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);

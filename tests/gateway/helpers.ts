@@ -4,8 +4,8 @@
 //   distributed  the postgraphile and mutations services started in this process on free ports, and the gateway
 //                composing them over HTTP
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll } from "vitest";
-import { pino } from "pino";
+import { afterAll, beforeAll, expect } from "vitest";
+import { pino, type Logger } from "pino";
 import { loadConfig, type Config } from "../../services/shared/src/config.ts";
 import { createPool, type Pool } from "../../services/shared/src/database/pool.ts";
 import { start as startGateway, type RunningGateway } from "../../services/gateway/src/index.ts";
@@ -47,13 +47,15 @@ export interface Stack {
 
 /**
  * Starts a gateway (and, distributed, its two subgraphs in this process) on `databaseUrl`; waits until composed.
- * `reachDataGraph`: given the data graph's port, the port the gateway is to reach it on (a proxy in between).
+ * `reachDataGraph`: given the data graph's port, the port the gateway is to reach it on (a proxy in between);
+ * `gatewayLog`: the gateway's logger (default silent).
  */
 export async function startStack(
   mode: Mode,
   databaseUrl: string,
   env: Record<string, string> = {},
   reachDataGraph: (port: number) => Promise<number> | number = (port) => port,
+  gatewayLog: Logger = log,
 ): Promise<Stack> {
   let dataGraph: RunningDataGraph | undefined;
   let mutations: MutationsService | undefined;
@@ -73,7 +75,7 @@ export async function startStack(
     settings.PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL = `http://127.0.0.1:${await reachDataGraph(dataGraph.address.port)}/graphql`;
     settings.PREFECT_SERVER__SERVICES__MUTATIONS__URL = `http://127.0.0.1:${address.port}/graphql/`;
   }
-  const gateway = await startGateway(gatewayConfig(settings), log, { retryMs: 200 });
+  const gateway = await startGateway(gatewayConfig(settings), gatewayLog, { retryMs: 200 });
   await gateway.gateway.start();
   return {
     url: `http://127.0.0.1:${gateway.address.port}`,
@@ -136,4 +138,32 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     parsed = text;
   }
   return { status: response.status, body: parsed, headers: response.headers };
+}
+
+/**
+ * Checks that the playground page at `base + path` works offline: everything it references and everything that
+ * loads (scripts, workers, lazily loaded chunks) comes from `base`, and no asset fetches from another host.
+ */
+export async function expectPlaygroundOffline(base: string, path: string): Promise<void> {
+  const page = await fetch(`${base}${path}`, { headers: { accept: "text/html" } });
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  // every URL the HTML references for loading (src, href, module imports, workers) is on this server
+  const references = [...html.matchAll(/(?:src|href)="([^"]+)"|from "([^"]+)"|new URL\("([^"]+)"/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
+  expect(references.length).toBeGreaterThan(2);
+  expect(references.filter((ref) => /^(https?:)?\/\//.test(ref))).toEqual([]);
+  const workers = [...html.matchAll(/worker\("([^"]+)"\)/g)].map((m) => `/ruru-static/${m[1]}`);
+  const assets = new Set([...references.filter((ref) => ref.startsWith("/ruru-static/") && ref !== "/ruru-static/"), ...workers]);
+  expect(assets.size).toBeGreaterThanOrEqual(5);
+  for (const asset of assets) {
+    const response = await fetch(`${base}${asset}`);
+    expect(response.status, asset).toBe(200);
+    const text = await response.text();
+    // no code that loads from another host: no absolute-URL import(), import … from, url() or fetch()
+    expect(text.match(/(?:import\s*\(|from\s*|url\(\s*|fetch\(\s*)["'`]?(?:https?:)?\/\/[a-z0-9.-]+/gi) ?? [], asset).toEqual([]);
+    // chunks the bundle loads lazily must be served too
+    for (const chunk of new Set([...text.matchAll(/["'`](\d+\.js)["'`]/g)].map((m) => m[1]!))) {
+      expect((await fetch(`${base}/ruru-static/${chunk}`)).status, chunk).toBe(200);
+    }
+  }
 }

@@ -11,8 +11,9 @@ describe("configuration", () => {
     const config = load();
     expect(config.database.connection_url).toBe("postgresql://prefect:pr343ct@localhost:5432/prefect_server");
     expect(config.services.gateway).toMatchObject({ host: "0.0.0.0", port: 4200, depth_limit: 7, body_limit: 5 * 1024 * 1024 });
-    expect(config.services.mutations).toMatchObject({ port: 4201, path: "/graphql/", url: "http://localhost:4201/graphql/" });
-    expect(config.services.postgraphile).toMatchObject({ port: 3000, url: "http://localhost:3000/graphql", workers: 2 });
+    // the subgraphs, which only the gateway calls, listen on loopback unless told otherwise
+    expect(config.services.mutations).toMatchObject({ host: "127.0.0.1", port: 4201, path: "/graphql/", url: "http://127.0.0.1:4201/graphql/" });
+    expect(config.services.postgraphile).toMatchObject({ host: "127.0.0.1", port: 3000, url: "http://127.0.0.1:3000/graphql", workers: 2 });
     expect(config.services.towel.max_scheduled_runs_per_flow).toBe(10);
     expect(config.services.lazarus.resurrection_attempt_limit).toBe(3);
     expect(config.queued_runs_returned_limit).toBe(25);

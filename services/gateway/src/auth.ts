@@ -1,10 +1,8 @@
 // HTTP basic authentication for the gateway (services.gateway.auth_string, env PREFECT_SERVER_API_AUTH_STRING,
 // "user:password"): the self-hosting guides' single shared credential. Unset means no authentication.
-import { createHash, timingSafeEqual } from "node:crypto";
+import { sameSecret } from "../../shared/src/internal_auth.ts";
 
 export const AUTH_REALM = "Prefect Server";
-
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest();
 
 /**
  * A check of an `Authorization` header against `authString`, or null when auth is off. The credentials are
@@ -12,11 +10,9 @@ const digest = (value: string) => createHash("sha256").update(value, "utf8").dig
  */
 export function basicAuthCheck(authString: string): ((authorization: string | undefined) => boolean) | null {
   if (authString === "") return null;
-  const expected = digest(authString);
   return (authorization) => {
     const match = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(authorization ?? "");
-    const given = match ? Buffer.from(match[1]!, "base64").toString("utf8") : "";
     // Always compare, so a missing or malformed header takes as long as a wrong one.
-    return timingSafeEqual(digest(given), expected) && match !== null;
+    return sameSecret(match ? Buffer.from(match[1]!, "base64").toString("utf8") : undefined, authString);
   };
 }

@@ -13,6 +13,7 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { isScalarType, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
 import { prefectHeaders } from "../../shared/src/http.ts";
+import { internalSecret } from "../../shared/src/internal_auth.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
 import { SCALAR_INPUTS } from "../../domain/src/scalars.ts";
 import { Router, type Verdict } from "./fastpath.ts";
@@ -22,6 +23,7 @@ import {
   inProcessDataGraph,
   inProcessMutations,
   MUTATIONS,
+  OutageLog,
   remoteSubgraph,
   SubgraphDataSource,
   type GatewayContext,
@@ -159,6 +161,7 @@ export class Gateway {
   readonly #log: Logger;
   readonly #fastPath: boolean;
   readonly #limits: DocumentLimits;
+  readonly #outages: OutageLog;
   readonly #abort = new AbortController();
   #router: Router | undefined;
   #started: Promise<void> | undefined;
@@ -171,6 +174,7 @@ export class Gateway {
     this.#log = log;
     this.#fastPath = settings.fast_path;
     this.#limits = documentLimits(config);
+    this.#outages = new OutageLog(log);
     this.subgraphs = new Map(subgraphs.map((s) => [s.name, s]));
     const inProcess = subgraphs.every((s) => s.url.startsWith("inproc://"));
     const pollIntervalInMs = inProcess ? 0 : settings.poll_interval_seconds * 1000;
@@ -190,7 +194,7 @@ export class Gateway {
       buildService: ({ name }) => {
         const subgraph = this.subgraphs.get(name);
         if (!subgraph) throw new Error(`unknown subgraph ${name}`);
-        return new SubgraphDataSource(subgraph);
+        return new SubgraphDataSource(subgraph, this.#outages);
       },
       logger: apolloLogger(log),
     });
@@ -231,14 +235,10 @@ export class Gateway {
         throw error;
       }
     }
+    const remote = { timeoutMs: settings.request_timeout_seconds * 1000, internalSecret: internalSecret(settings.auth_string) };
     subgraphs ??= [
-      remoteSubgraph({ name: DATA_GRAPH, url: config.services.postgraphile.url, timeoutMs: settings.request_timeout_seconds * 1000 }),
-      remoteSubgraph({
-        name: MUTATIONS,
-        url: config.services.mutations.url,
-        timeoutMs: settings.request_timeout_seconds * 1000,
-        forwardHeaders: prefectHeaders,
-      }),
+      remoteSubgraph({ ...remote, name: DATA_GRAPH, url: config.services.postgraphile.url }),
+      remoteSubgraph({ ...remote, name: MUTATIONS, url: config.services.mutations.url, forwardHeaders: prefectHeaders }),
     ];
     return new Gateway(subgraphs, options);
   }
@@ -349,6 +349,7 @@ export class Gateway {
         headers,
         signal,
       );
+      this.#outages.answered(name);
       if (typeof answer === "string") return passedOn(answer);
       const response = answer;
       // A subgraph refusing the request as a whole (e.g. a variable its scalar rejects) answers without `data`:
@@ -358,7 +359,7 @@ export class Gateway {
       return { status: 200, body: response as Record<string, unknown> };
     } catch (error) {
       if (signal?.aborted) return { status: 200, body: {} }; // the client went away: nobody reads the answer
-      this.#log.warn({ err: error, subgraph: name }, "subgraph request failed");
+      this.#outages.failed(name, error as Error);
       // Answered as the planner answers a failed fetch (its error shape, root fields nulled as the schema says),
       // from the error we got: the operation is not sent again.
       return this.executePlanned(request, headers, "POST", "", { subgraph: name, error: error as Error }, signal);

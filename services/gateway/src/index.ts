@@ -5,7 +5,7 @@ import type { Config } from "../../shared/src/config.ts";
 import { createPool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { Gateway } from "./gateway.ts";
-import { listen } from "../../shared/src/http.ts";
+import { listen, serviceHttpOptions } from "../../shared/src/http.ts";
 import { createGatewayServer } from "./server.ts";
 import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
@@ -38,7 +38,7 @@ export async function start(config: Config, log: Logger, options: { retryMs?: nu
     bodyLimit: settings.body_limit,
     authString: settings.auth_string,
     enablePlayground: settings.enable_playground,
-    requestTimeoutSeconds: settings.request_timeout_seconds,
+    http: serviceHttpOptions(config, "gateway", { internal: false }),
     databaseCheck: async () => {
       await db.query("select 1");
     },

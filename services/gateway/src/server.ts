@@ -4,14 +4,13 @@
 //   GET /health     200 while the process runs (never needs credentials)
 //   basic auth      when services.gateway.auth_string is set: 401 + WWW-Authenticate for anything else without it
 //   GET /ready      200 when composed and every subgraph and the database answer, else 503 with the failing checks
-//   playground      Ruru from node_modules: GET / or /graphql accepting text/html, assets under /ruru-static/
+//   playground      Ruru from node_modules (shared/src/playground.ts): GET / or /graphql accepting text/html,
+//                   assets under /ruru-static/
 //   GraphQL         POST on any path (v1 mounted its API on every path: Core posts to /, the UI to /graphql), JSON
 //                   only; a single operation or a batch (an array, answered by an array in the same order);
 //                   `variables` may be an object, null, absent or a JSON-encoded string (Core sends "null");
 //                   GET with a query string on / and /graphql
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { ruruHTML } from "ruru/server";
-import { serveStatic } from "ruru/static";
 import {
   clientGone,
   createHttpServer,
@@ -23,12 +22,13 @@ import {
   sendJson,
   sendJsonText,
   type Handler,
+  type HttpServerOptions,
 } from "../../shared/src/http.ts";
+import { sendPlayground, serveRuruAsset, wantsPage } from "../../shared/src/playground.ts";
 import { AUTH_REALM, basicAuthCheck } from "./auth.ts";
 import type { Gateway, OperationRequest, OperationResult } from "./gateway.ts";
 import { jsonNesting } from "./limits.ts";
 
-export const RURU_STATIC_PATH = "/ruru-static/";
 const GRAPHQL_GET_PATHS = new Set(["/", "/graphql"]);
 
 export interface GatewayHttpOptions {
@@ -36,7 +36,8 @@ export interface GatewayHttpOptions {
   bodyLimit: number;
   authString: string;
   enablePlayground: boolean;
-  requestTimeoutSeconds: number;
+  /** Timeouts and the connection cap (serviceHttpOptions). */
+  http: HttpServerOptions;
   /** Extra readiness probe (the database). */
   databaseCheck?: () => Promise<void>;
   log: { error(obj: unknown, msg?: string): void };
@@ -139,7 +140,6 @@ async function handleGraphQLGet(options: GatewayHttpOptions, request: IncomingMe
   sendJson(response, result.status, result.body);
 }
 
-const acceptsHtml = (request: IncomingMessage) => /\btext\/html\b/i.test(request.headers.accept ?? "");
 
 /** Where a request goes: its URL, its path without trailing slashes, its method. */
 interface Target {
@@ -198,20 +198,10 @@ function installReady(steps: Step[], options: GatewayHttpOptions): void {
 
 /** The playground: its assets, and its page for a browser asking for / or /graphql (404 when switched off). */
 function installPlayground(steps: Step[], enabled: boolean): void {
-  const ruruStatic = serveStatic(RURU_STATIC_PATH);
-  steps.push((request, response, { url, path, method }) => {
-    if (!isRead(method)) return false;
-    if (enabled && url.pathname.startsWith(RURU_STATIC_PATH)) {
-      ruruStatic(request, response);
-      return true;
-    }
-    if (!GRAPHQL_GET_PATHS.has(path) || !acceptsHtml(request)) return false;
-    if (!enabled) {
-      throw new HttpError(404, "NOT_FOUND", "The GraphQL playground is turned off (services.gateway.enable_playground); POST GraphQL requests here.");
-    }
-    const html = ruruHTML({ endpoint: path, staticPath: RURU_STATIC_PATH });
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": String(Buffer.byteLength(html)) });
-    response.end(method === "HEAD" ? undefined : html);
+  steps.push((request, response, { path }) => {
+    if (enabled && serveRuruAsset(request, response)) return true;
+    if (!GRAPHQL_GET_PATHS.has(path) || !wantsPage(request)) return false;
+    sendPlayground(request, response, path, enabled);
     return true;
   });
 }
@@ -247,5 +237,5 @@ export function createHandler(options: GatewayHttpOptions): Handler {
 export function createGatewayServer(options: GatewayHttpOptions): Server {
   // Receiving a request (headers and body) may take at most request_timeout_seconds; subgraph calls have the
   // same limit each (subgraphs.ts).
-  return createHttpServer(createHandler(options), options.log, { name: "gateway", requestTimeoutMs: options.requestTimeoutSeconds * 1000 });
+  return createHttpServer(createHandler(options), options.log, options.http);
 }

@@ -16,6 +16,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import type { Config } from "../../shared/src/config.ts";
 import { prefectHeaders, SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.ts";
+import { INTERNAL_SECRET_HEADER } from "../../shared/src/internal_auth.ts";
 import type { GraphQLRequest, GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 
@@ -61,6 +62,8 @@ export interface RemoteSubgraphOptions {
   forwardHeaders?: (headers: IncomingHeaders) => Record<string, string>;
   /** Close a connection idle this long (ms; default SUBGRAPH_CLIENT_IDLE_MS). */
   idleTimeoutMs?: number;
+  /** Sent with every request when the subgraphs require it (an auth string is set; internal_auth.ts). */
+  internalSecret?: string;
 }
 
 /** A reused keep-alive connection that the subgraph closed before it read the request. */
@@ -91,6 +94,7 @@ export function remoteSubgraph(options: RemoteSubgraphOptions): Subgraph {
           agent: connection,
           headers: {
             ...extraHeaders,
+            ...(options.internalSecret ? { [INTERNAL_SECRET_HEADER]: options.internalSecret } : {}),
             "content-type": "application/json",
             accept: "application/json",
             "content-length": Buffer.byteLength(body),
@@ -195,11 +199,46 @@ export interface GatewayContext {
   signal?: AbortSignal;
 }
 
+/** How often an outage of one subgraph is reported while it lasts. */
+export const OUTAGE_REPORT_INTERVAL_MS = 10_000;
+
+/**
+ * The log of subgraph request failures: during an outage every request fails, so each subgraph's failures are
+ * reported at most once per OUTAGE_REPORT_INTERVAL_MS, in one line (the error's text, no stack) with the number of
+ * failures since the last report, and its recovery once.
+ */
+export class OutageLog {
+  readonly #log: Pick<Logger, "warn" | "info">;
+  readonly #failing = new Map<string, { reportedAt: number; since: number }>();
+
+  constructor(log: Pick<Logger, "warn" | "info">) {
+    this.#log = log;
+  }
+
+  failed(subgraph: string, error: Error): void {
+    const now = Date.now();
+    const outage = this.#failing.get(subgraph);
+    if (outage && now - outage.reportedAt < OUTAGE_REPORT_INTERVAL_MS) {
+      outage.since++;
+      return;
+    }
+    this.#log.warn({ subgraph, error: error.message, failuresSinceLastReport: outage?.since ?? 0 }, "subgraph request failed");
+    this.#failing.set(subgraph, { reportedAt: now, since: 0 });
+  }
+
+  answered(subgraph: string): void {
+    if (this.#failing.size === 0 || !this.#failing.delete(subgraph)) return;
+    this.#log.info({ subgraph }, "subgraph answers again");
+  }
+}
+
 /** The query planner's view of a subgraph. */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly subgraph: Subgraph;
-  constructor(subgraph: Subgraph) {
+  readonly #outages: OutageLog;
+  constructor(subgraph: Subgraph, outages: OutageLog) {
     this.subgraph = subgraph;
+    this.#outages = outages;
   }
 
   async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -207,10 +246,17 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const context = options.context as Partial<GatewayContext> | undefined;
     if (context?.failed?.subgraph === this.subgraph.name) throw context.failed.error;
     const headers = context?.headers ?? {};
-    return (await this.subgraph.send(
-      { query: request.query ?? "", variables: request.variables ?? null, operationName: request.operationName ?? null },
-      headers,
-      context?.signal,
-    )) as GatewayGraphQLResponse;
+    try {
+      const response = await this.subgraph.send(
+        { query: request.query ?? "", variables: request.variables ?? null, operationName: request.operationName ?? null },
+        headers,
+        context?.signal,
+      );
+      this.#outages.answered(this.subgraph.name);
+      return response as GatewayGraphQLResponse;
+    } catch (error) {
+      if (!context?.signal?.aborted) this.#outages.failed(this.subgraph.name, error as Error);
+      throw error;
+    }
   }
 }

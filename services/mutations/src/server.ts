@@ -1,8 +1,10 @@
 // The HTTP side of the service: `GET /health`, and GraphQL (Apollo Server 5, no framework) at the configured path,
-// with and without its trailing slash. Each piece is installed by a small function onto a route table.
+// with and without its trailing slash, and the playground (offline) for a browser there. Each piece is installed by a
+// small function onto a route table.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import {
@@ -16,9 +18,11 @@ import {
   prefectHeaders,
   readBody,
   Routes,
+  serviceHttpOptions,
   type Handler,
 } from "../../shared/src/http.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
+import { installPlayground } from "../../shared/src/playground.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
 import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
 import type { Context } from "./graphql/context.ts";
@@ -91,7 +95,7 @@ function installGraphql(routes: Routes, apollo: ApolloServer<Context>, options: 
       response.end();
     }
   };
-  routes.add([options.config.services.mutations.path, "/graphql"], handler);
+  routes.add([options.config.services.mutations.path, "/graphql"], installPlayground(routes, handler, options.config.services.gateway.enable_playground));
 }
 
 /** Builds the service (schema, Apollo, HTTP server) without listening. */
@@ -104,6 +108,8 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     csrfPrevention: false,
     introspection: true,
     logger: apolloLogger(options.log),
+    // Apollo's landing page loads from Apollo's CDN; the service's own playground is offline (shared/src/playground.ts)
+    plugins: [ApolloServerPluginLandingPageDisabled()],
     stopOnTerminationSignals: false, // the CLI stops the service (see the gateway's Apollo server)
   });
   await apollo.start();
@@ -129,7 +135,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     apollo,
     hooks,
     context,
-    http: createHttpServer(routes, options.log),
+    http: createHttpServer(routes, options.log, serviceHttpOptions(options.config, "mutations service", { internal: true })),
     listen: (port = options.config.services.mutations.port, host = options.config.services.mutations.host) => listen(service.http, port, host),
     async stop() {
       await closeServer(service.http);

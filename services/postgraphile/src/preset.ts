@@ -322,7 +322,8 @@ export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptio
       defaultBehavior:
         "-singularRelation:resource:single -manyRelation:resource:list -manyRelation:resource:connection -connection -list -attribute:select -attribute:base -attribute:insert -attribute:update -attribute:filterBy -attribute:orderBy",
     },
-    grafserv: { graphqlPath: "/graphql", maskError: makeMaskError(log, limits) },
+    // (the playground is the service's own, offline: shared/src/playground.ts)
+    grafserv: { graphqlPath: "/graphql", graphiql: false, maskError: makeMaskError(log, limits) },
     grafast: { explain: false },
   };
 }

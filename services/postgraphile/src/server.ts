@@ -1,11 +1,13 @@
 // The data graph's HTTP server in this process: v1's Hasura-shaped GraphQL on PostGraphile.
 //   POST /graphql, /v1alpha1/graphql   GraphQL (the second is v1's Hasura path)
 //   GET  /health                       200 {"status":"ok"} (compose health checks)
+//   GET  /graphql from a browser       the playground, offline (shared/src/playground.ts); assets under /ruru-static/
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../../shared/src/config.ts";
-import { closeServer, createHttpServer, installHealth, listen, Routes, type Handler } from "../../shared/src/http.ts";
+import { closeServer, createHttpServer, installHealth, listen, Routes, serviceHttpOptions, type Handler } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { installPlayground } from "../../shared/src/playground.ts";
 import { GRAPHQL_PATHS, type RunningDataGraph } from "./service.ts";
 import { createDataGraphPool, dataGraphLimits, makeDataGraphPreset } from "./preset.ts";
 
@@ -35,8 +37,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
   const graphql = serv.createHandler();
   const routes = new Routes();
   installHealth(routes);
-  installGraphQL(routes, (request, response) => graphql(request, response));
-  const server = createHttpServer(routes, log);
+  installGraphQL(routes, installPlayground(routes, (request, response) => graphql(request, response), config.services.gateway.enable_playground));
+  const server = createHttpServer(routes, log, serviceHttpOptions(config, "data graph", { internal: true }));
   const address = await listen(server, settings.port, settings.host);
   let stopping: Promise<void> | undefined;
   return {

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { PROJECT_ROOT } from "./paths.ts";
 
 const ENV_PREFIX = "PREFECT_SERVER__";
+const LOOPBACK = "127.0.0.1";
 /** Where the CLI keeps local state (the embedded Postgres data) unless `home` says otherwise: <repo>/.prefect-server. */
 const DEFAULT_HOME = join(PROJECT_ROOT, ".prefect-server");
 
@@ -103,6 +104,8 @@ const configSchema = z.object({
       host: text.default("0.0.0.0"),
       /** How long a service may take to stop on SIGTERM before it exits anyway. */
       stop_timeout_seconds: integer(1).default(15),
+      /** Most open HTTP connections per service process; one more is answered 503 (0: no cap). */
+      max_connections: integer(0).default(1024),
       postgraphile: serviceSchema(3000)
         .extend({
           enable_table_mutations: boolish.default(false),
@@ -248,10 +251,12 @@ function withDerivedValues(parsed: ParsedConfig): Config {
   const connection_url =
     database.connection_url ??
     `postgresql://${encodeURIComponent(database.username)}:${encodeURIComponent(database.password)}@${database.host}:${database.port}/${encodeURIComponent(database.name)}`;
-  const addressed = <T extends { host?: string; port: number; url?: string }>(service: T, path: string) => ({
+  // The gateway listens where services.host says (v1's setting, all interfaces by default); the subgraphs, which
+  // only the gateway calls, on loopback unless their own host is set (docs/security.md, "One door").
+  const addressed = <T extends { host?: string; port: number; url?: string }>(service: T, path: string, defaultHost: string) => ({
     ...service,
-    host: service.host ?? services.host,
-    url: service.url ?? `http://localhost:${service.port}${path}`,
+    host: service.host ?? defaultHost,
+    url: service.url ?? `http://${defaultHost === LOOPBACK ? LOOPBACK : "localhost"}:${service.port}${path}`,
   });
   return {
     ...parsed,
@@ -259,9 +264,9 @@ function withDerivedValues(parsed: ParsedConfig): Config {
     database: { ...database, connection_url },
     services: {
       ...services,
-      postgraphile: addressed(services.postgraphile, "/graphql"),
-      mutations: addressed(services.mutations, services.mutations.path),
-      gateway: addressed(services.gateway, "/graphql"),
+      postgraphile: addressed(services.postgraphile, "/graphql", LOOPBACK),
+      mutations: addressed(services.mutations, services.mutations.path, LOOPBACK),
+      gateway: addressed(services.gateway, "/graphql", services.host),
     },
   };
 }

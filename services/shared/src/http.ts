@@ -2,16 +2,29 @@
 // one log line per failed request), listening and closing, JSON answers, bounded bodies, a health route, and the
 // request-header rules of v1 (the `x-prefect-*` headers). A service wires its routes with small installX functions.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { Config } from "./config.ts";
+import { INTERNAL_SECRET_HEADER, internalSecret, sameSecret } from "./internal_auth.ts";
 import type { Logger } from "./logger.ts";
 
 /**
  * How long our services keep an idle keep-alive connection open. The gateway's connections to a subgraph are closed
  * by the gateway after SUBGRAPH_CLIENT_IDLE_MS, before the subgraph would close them: a connection closed by the
  * server just as the client reuses it fails the request with ECONNRESET (Node's own default is 5 s on both sides
- * of the race). Below the headers timeout (60 s), which an idle connection must not reach first.
+ * of the race). (Node does not count a connection's idle time between requests against the headers timeout.)
  */
 export const SERVER_KEEP_ALIVE_MS = 30_000;
+
+/** How long a client may take to send a request's headers (then 408 and the connection closed). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+
+/** How often Node checks connections against the headers and request timeouts (its default, 30 s, lets a slow
+ * client hold a connection up to that much longer). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
+/** A body up to this many times the limit is read to its end (and dropped) so that the client, still sending, gets
+ * the 413; a larger one gets the 413 with its connection closed. */
+const BODY_DRAIN_FACTOR = 4;
 
 /** How long the gateway keeps an idle connection to a subgraph before closing it (see SERVER_KEEP_ALIVE_MS). */
 export const SUBGRAPH_CLIENT_IDLE_MS = 25_000;
@@ -52,32 +65,78 @@ export function clientGone(response: ServerResponse): AbortSignal {
 /** A request path without its query and trailing slashes (`/graphql/` → `/graphql`, `/` stays). */
 export const pathOf = (request: IncomingMessage): string => (request.url ?? "/").split("?")[0]!.replace(/(.)\/+$/, "$1");
 
-/** Exact paths (trailing slashes ignored) to their handlers; services fill it with installX functions. */
+/** Exact paths (trailing slashes ignored) and path prefixes to their handlers; services fill it with installX functions. */
 export class Routes {
   readonly #handlers = new Map<string, Handler>();
+  readonly #prefixes: [string, Handler][] = [];
 
   add(paths: readonly string[], handler: Handler): void {
     for (const path of paths) this.#handlers.set(path.replace(/(.)\/+$/, "$1"), handler);
   }
 
+  /** Every path starting with `prefix` (static assets). */
+  addPrefix(prefix: string, handler: Handler): void {
+    this.#prefixes.push([prefix, handler]);
+  }
+
   find(request: IncomingMessage): Handler | undefined {
-    return this.#handlers.get(pathOf(request));
+    const path = pathOf(request);
+    return this.#handlers.get(path) ?? this.#prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
   }
 }
 
 export interface HttpServerOptions {
   /** What the server is called in its error texts ("The gateway failed to handle the request."); default "server". */
   name?: string;
-  /** How long receiving a whole request (headers and body) may take (Node's requestTimeout). */
-  requestTimeoutMs?: number;
+  /** How long receiving a whole request (headers and body) may take (Node's requestTimeout; then 408). */
+  requestTimeoutMs: number;
+  /** Most open connections; one more is answered 503 and closed (0: no cap). */
+  maxConnections: number;
+  /**
+   * A subgraph's: when set, every request but GET /health must carry it in INTERNAL_SECRET_HEADER (only the gateway
+   * knows it; internal_auth.ts), else 401.
+   */
+  internalSecret?: string;
+}
+
+/** The HTTP settings of a service from the configuration (`internal`: a subgraph, which answers only the gateway). */
+export function serviceHttpOptions(config: Config, name: string, { internal }: { internal: boolean }): HttpServerOptions {
+  return {
+    name,
+    requestTimeoutMs: config.services.gateway.request_timeout_seconds * 1000,
+    maxConnections: config.services.max_connections,
+    ...(internal ? { internalSecret: internalSecret(config.services.gateway.auth_string) } : {}),
+  };
+}
+
+const TOO_MANY_CONNECTIONS = JSON.stringify(errorBody("The server has too many open connections (services.max_connections); try again shortly.", "SERVICE_UNAVAILABLE"));
+
+/**
+ * Caps the open connections: one over `max` gets a 503 written on the raw socket (it has sent nothing yet, or a
+ * request the server never reads) and is closed, so that a flood of connections cannot exhaust the process.
+ */
+function capConnections(server: Server, max: number): void {
+  if (max <= 0) return;
+  let open = 0;
+  server.on("connection", (socket: Socket) => {
+    if (open >= max) {
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNECTIONS)}\r\n\r\n${TOO_MANY_CONNECTIONS}`,
+      );
+      socket.destroySoon();
+      return;
+    }
+    open++;
+    socket.once("close", () => open--);
+  });
 }
 
 /**
- * An HTTP server with our keep-alive timeout, answering from `routes` (404 elsewhere) or with `handler`. An
+ * An HTTP server with our timeouts and connection cap, answering from `routes` (404 elsewhere) or with `handler`. An
  * HttpError is answered with its status; any other failure is logged in one line and answered 500.
  */
-export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "error">, options: HttpServerOptions = {}): Server {
-  const handle: Handler =
+export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "error">, options: HttpServerOptions): Server {
+  const route: Handler =
     serve instanceof Routes
       ? (request, response) => {
           const handler = serve.find(request);
@@ -85,24 +144,41 @@ export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "err
           return handler(request, response);
         }
       : serve;
-  const server = createServer((request, response) => {
-    Promise.resolve()
-      .then(() => handle(request, response))
-      .catch((error: unknown) => {
-        if (response.headersSent) return void response.end();
-        if (error instanceof HttpError) {
-          request.resume();
-          return sendJson(response, error.status, errorBody(error.message, error.code), error.status === 413 ? { connection: "close" } : {});
+  const secret = options.internalSecret;
+  const handle: Handler = secret
+    ? (request, response) => {
+        if (pathOf(request) !== "/health" && !sameSecret(flatHeader(request, INTERNAL_SECRET_HEADER), secret)) {
+          throw new HttpError(
+            401,
+            "UNAUTHENTICATED",
+            `UNAUTHENTICATED: the ${options.name ?? "server"} answers only the gateway while an auth string is set (services.gateway.auth_string); send requests to the gateway.`,
+          );
         }
-        log.error({ err: error, path: pathOf(request) }, "request failed");
-        sendJson(response, 500, errorBody(`The ${options.name ?? "server"} failed to handle the request.`, "INTERNAL_SERVER_ERROR"));
-      });
-  });
-  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
-  if (options.requestTimeoutMs !== undefined) {
-    server.requestTimeout = options.requestTimeoutMs;
-    server.headersTimeout = Math.min(60_000, options.requestTimeoutMs);
-  }
+        return route(request, response);
+      }
+    : route;
+  const server = createServer(
+    {
+      keepAliveTimeout: SERVER_KEEP_ALIVE_MS,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs),
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    (request, response) => {
+      Promise.resolve()
+        .then(() => handle(request, response))
+        .catch((error: unknown) => {
+          if (response.headersSent) return void response.end();
+          if (error instanceof HttpError) {
+            request.resume();
+            return sendJson(response, error.status, errorBody(error.message, error.code), error.status === 413 ? { connection: "close" } : {});
+          }
+          log.error({ err: error, path: pathOf(request) }, "request failed");
+          sendJson(response, 500, errorBody(`The ${options.name ?? "server"} failed to handle the request.`, "INTERNAL_SERVER_ERROR"));
+        });
+    },
+  );
+  capConnections(server, options.maxConnections);
   return server;
 }
 
@@ -139,18 +215,21 @@ export interface BodyLimit {
 }
 
 /**
- * A request body of at most `limit` bytes, as text. A larger body is read to its end (not kept) before the 413, so
- * the client, still sending, gets the answer rather than a reset connection.
+ * A request body of at most `limit` bytes, as text. A larger body, up to BODY_DRAIN_FACTOR times the limit, is read
+ * to its end (not kept) before the 413, so that the client, still sending, gets the answer rather than a broken
+ * pipe; past that bound the 413 is sent at once and the connection closed.
  */
 export async function readBody(request: IncomingMessage, { limit, setting, name = "server" }: BodyLimit): Promise<string> {
   const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than the ${name} accepts (${limit} bytes; ${setting}).`);
+  const drainBound = limit * BODY_DRAIN_FACTOR;
   const declared = Number(request.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  if (Number.isFinite(declared) && declared > drainBound) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size <= limit) chunks.push(chunk);
+    else if (size > drainBound) throw tooLarge();
   }
   if (size > limit) throw tooLarge();
   return Buffer.concat(chunks).toString("utf8");
@@ -162,6 +241,12 @@ export function installHealth(routes: Routes, body: () => Record<string, unknown
     if (request.method !== "GET" && request.method !== "HEAD") throw new HttpError(405, "METHOD_NOT_ALLOWED", "GET /health");
     sendJson(response, 200, body());
   });
+}
+
+/** One request header (`name` lower-case), repeated values joined. */
+export function flatHeader(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /** The request's headers as a plain map, names lower-cased, repeated headers joined. */
