@@ -71,8 +71,10 @@ compose-up:
 compose-down:
 	docker compose down
 
+## compose-config: check compose.yml and compose.dev.yml (placeholder passwords where none are set)
 compose-config:
-	docker-compose -f compose.yml config --quiet
+	POSTGRES_PASSWORD=$${POSTGRES_PASSWORD:-placeholder} REDIS_PASSWORD=$${REDIS_PASSWORD:-placeholder} docker-compose -f compose.yml config --quiet
+	docker-compose -f compose.dev.yml config --quiet
 
 clean:
 	rm -rf node_modules .prefect-server coverage

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the test reads the parsed compose file key by key */
 // compose.yml as Debian's docker-compose reads it (`docker-compose config` parses and resolves it without a Docker
-// engine): the whole stack, Postgres 17 with a healthcheck, and the Prefect UI pointed at the gateway. Skipped, with
-// the reason, where docker-compose is not on PATH (.ci/run installs it when it can).
+// engine): the whole stack, Postgres 17 with a healthcheck, and the Prefect UI pointed at the gateway; and
+// compose.dev.yml, the development Postgres and Redis of `dev infrastructure`. Skipped, with the reason, where
+// docker-compose is not on PATH (.ci/run installs it when it can).
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -15,12 +16,12 @@ const run = promisify(execFile);
 /** The passwords compose.yml takes from the environment (as a user's `.env` would hold them). */
 const SECRETS = { POSTGRES_PASSWORD: "pg-5ecret-from-env", REDIS_PASSWORD: "redis-5ecret-from-env" };
 
-/** `docker-compose -f compose.yml config`: exit status, output; null when there is no docker-compose on PATH. */
-async function composeConfig(extraEnv: Record<string, string> = SECRETS): Promise<{ code: number; stdout: string; stderr: string } | null> {
+/** `docker-compose -f <file> config`: exit status, output; null when there is no docker-compose on PATH. */
+async function composeConfig(extraEnv: Record<string, string> = SECRETS, file = "compose.yml"): Promise<{ code: number; stdout: string; stderr: string } | null> {
   // Only PATH and HOME: no COMPOSE_* or compose.yml variables (ports, tags, URLs) from the caller's environment.
   const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LANG: "C.UTF-8", ...extraEnv };
   try {
-    const { stdout, stderr } = await run("docker-compose", ["-f", "compose.yml", "config"], { cwd: REPO, env, timeout: 60_000 });
+    const { stdout, stderr } = await run("docker-compose", ["-f", file, "config"], { cwd: REPO, env, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { code?: number | string; stdout?: string; stderr?: string };
@@ -31,9 +32,11 @@ async function composeConfig(extraEnv: Record<string, string> = SECRETS): Promis
 
 let result: Awaited<ReturnType<typeof composeConfig>>;
 let withoutSecrets: Awaited<ReturnType<typeof composeConfig>>;
+let development: Awaited<ReturnType<typeof composeConfig>>;
 beforeAll(async () => {
   result = await composeConfig();
   withoutSecrets = await composeConfig({});
+  development = await composeConfig({}, "compose.dev.yml");
 });
 
 test("docker-compose config accepts compose.yml: the whole stack, Postgres 17, the UI on the gateway", (context) => {
@@ -84,4 +87,15 @@ test("without the passwords compose refuses to start, saying which one and where
   context.skip(withoutSecrets === null, "docker-compose is not on PATH (Debian's docker-compose package provides it)");
   expect(withoutSecrets!.code).not.toBe(0);
   expect(withoutSecrets!.stderr).toMatch(/set (POSTGRES|REDIS)_PASSWORD \(see the top of compose\.yml\)/);
+});
+
+test("compose.dev.yml: Postgres and Redis for development, on loopback only, needing no secrets", (context) => {
+  context.skip(development === null, "docker-compose is not on PATH (Debian's docker-compose package provides it)");
+  expect(development!.code, development!.stderr).toBe(0);
+  const services: Record<string, any> = parse(development!.stdout).services;
+  expect(Object.keys(services).sort()).toEqual(["postgres", "redis"]);
+  // docker-compose writes a port with a host address in the short form
+  expect(Object.values(services).flatMap((service) => service.ports)).toEqual(["127.0.0.1:5432:5432/tcp", "127.0.0.1:6379:6379/tcp"]);
+  // the credentials `dev infrastructure` connects with (services/cli/src/infrastructure/postgres.ts)
+  expect(services.postgres.environment).toEqual({ POSTGRES_USER: "prefect", POSTGRES_PASSWORD: "pr343ct", POSTGRES_DB: "prefect_server" });
 });

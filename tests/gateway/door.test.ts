@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../../services/shared/src/config.ts";
 import { INTERNAL_SECRET_HEADER, internalSecret } from "../../services/shared/src/internal_auth.ts";
+import { remoteSubgraph } from "../../services/gateway/src/subgraphs.ts";
 import { start as startDataGraph } from "../../services/postgraphile/src/index.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { seed } from "../postgraphile/seed.ts";
@@ -59,6 +60,18 @@ describe("with an auth string set", () => {
   test("the subgraphs' health checks stay open (compose and Kubernetes probes)", async () => {
     expect((await fetch(`${dataGraphUrl()}/health`)).status).toBe(200);
     expect((await fetch(`${mutationsUrl()}/health`)).status).toBe(200);
+  });
+
+  test("a gateway given another auth string is refused, which its readiness check reports", async () => {
+    const subgraph = (authString: string) =>
+      remoteSubgraph({ name: "postgraphile", url: `${dataGraphUrl()}/graphql`, timeoutMs: 5000, internalSecret: internalSecret(authString) });
+    const [right, wrong] = [subgraph(AUTH), subgraph("admin:other")];
+    try {
+      await expect(right.ping()).resolves.toBeUndefined();
+      await expect(wrong.ping()).rejects.toThrow(/^UNAUTHENTICATED: the data graph answers only the gateway/);
+    } finally {
+      await Promise.all([right.close(), wrong.close()]);
+    }
   });
 
   test("the secret is not the auth string itself; without an auth string there is none", () => {

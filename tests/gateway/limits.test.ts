@@ -99,6 +99,16 @@ describe("documents no client sends are refused: HTTP 400, the limit and its set
     expect(refused.body.errors[0].message).toMatch(/could return about 25,005,000 rows.*services\.gateway\.max_cost/);
   });
 
+  test("the estimates docs/security.md works through", async () => {
+    expect((await post(url(), { query: "{ flow_run(limit: 50) { task_runs { states { id } } } }" })).status).toBe(200);
+    const refused = await post(url(), { query: "{ task_run_state(limit: 2147483647) { task_run { states { id } } } }" });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0].message).toMatch(/could return about 1,020,000 rows/);
+    // 50 × (1 + 100 × (1 + 100)) = 505,050 each, twice: over the limit
+    const twice = await post(url(), { query: "{ a: flow_run(limit: 50) { task_runs { states { id } } } b: flow_run(limit: 50) { task_runs { states { id } } } }" });
+    expect(twice.body.errors[0].message).toMatch(/could return about 1,010,100 rows/);
+  });
+
   test("a batch of 51 operations", async () => {
     const response = await post(url(), Array.from({ length: 51 }, () => ({ query: "{ hello }" })));
     expect(response.status).toBe(400);

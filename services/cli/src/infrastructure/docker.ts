@@ -1,5 +1,6 @@
 // docker compose, for the infrastructure steps: whether an engine answers, and starting, stopping and finding the
-// published port of one service of the repo's compose.yml.
+// published port of one service of the repo's compose.dev.yml (development Postgres and Redis on loopback, with the
+// default credentials; compose.yml is the stack for users, which publishes neither).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,9 @@ import type { Context } from "./waiting.ts";
 
 const execFileAsync = promisify(execFile);
 
-const COMPOSE_FILE = join(PROJECT_ROOT, "compose.yml");
+const COMPOSE_FILE = join(PROJECT_ROOT, "compose.dev.yml");
+/** Its own project, so that its containers and volume are not compose.yml's. */
+const COMPOSE_PROJECT = "prefect-server-dev";
 const DOCKER_TIMEOUT_MS = 5_000;
 
 export async function dockerEngineAnswers(): Promise<boolean> {
@@ -23,7 +26,7 @@ export async function dockerEngineAnswers(): Promise<boolean> {
 }
 
 export async function docker(args: string[], timeoutMs = 300_000): Promise<string> {
-  const { stdout } = await execFileAsync("docker", ["compose", "-f", COMPOSE_FILE, ...args], {
+  const { stdout } = await execFileAsync("docker", ["compose", "-p", COMPOSE_PROJECT, "-f", COMPOSE_FILE, ...args], {
     cwd: PROJECT_ROOT,
     timeout: timeoutMs,
   });

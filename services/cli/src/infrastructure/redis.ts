@@ -1,4 +1,4 @@
-// Redis for development: the configured URL if it answers, else compose.yml's redis service when a Docker engine
+// Redis for development: the configured URL if it answers, else compose.dev.yml's redis service when a Docker engine
 // answers, else redis-server from PATH; without one the queues use BullMQ's Postgres backend.
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
