@@ -1,18 +1,20 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL results, rows and received bodies are read field by field; their shape is what the tests assert */
 // Cloud hooks (docs/v1-compatibility.md, Cloud hooks; acceptance checks 56, 57): the mutations, which state changes
-// fire which hooks (one BullMQ job per (event, hook) after commit, on the test's Redis prefix), delivery by the towel's
-// worker to a local HTTP receiver with retries, every hook type's payload, and a state write that goes on when Redis is
-// down.
+// owe which deliveries (outbox rows written with the state, one BullMQ job per (event, hook) once the relay moved
+// them, on the test's Redis prefix), delivery by the towel's worker to a local HTTP receiver with retries, every hook
+// type's payload, and state writes that never depend on Redis: what Redis lost is enqueued again.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { deliverCloudHook } from "../../services/domain/src/cloud_hooks/delivery.ts";
 import { CLOUD_HOOK_QUEUE } from "../../services/domain/src/cloud_hooks/events.ts";
+import { pruneOutbox, relayOutbox } from "../../services/domain/src/cloud_hooks/outbox.ts";
+import { pruneLogBatchReceipts } from "../../services/domain/src/logs.ts";
 import { createCloudHook, setCloudHookActive } from "../../services/domain/src/cloud_hooks/hooks.ts";
 import { cloudHookWorker } from "../../services/domain/src/cloud_hooks/worker.ts";
-import { createMutationsService } from "../../services/mutations/src/server.ts";
 import type { Logger } from "../../services/shared/src/logger.ts";
+import { createJobProducer, type JobProducer } from "../../services/shared/src/queues.ts";
 import { startTowel, type RunningTowel } from "../../services/towel/src/index.ts";
 import { runLazarus } from "../../services/domain/src/towel/lazarus.ts";
 import { runScheduler } from "../../services/domain/src/towel/scheduler.ts";
@@ -90,13 +92,21 @@ afterEach(() => receiver.reset());
 
 let queue: Queue | undefined;
 const jobsQueue = () => (queue ??= new Queue(CLOUD_HOOK_QUEUE, { connection: redis.client, prefix: redis.prefix }));
+let producer: JobProducer | undefined;
+const silent = captureLogs().root as Logger;
+/** One relay pass, as a towel replica runs it, onto the test's queue. */
+const relay = (options: { reenqueueAfterSeconds?: number } = {}) =>
+  relayOutbox(h.db, (producer ??= createJobProducer(h.config, CLOUD_HOOK_QUEUE)), { log: silent, ...options });
 afterAll(async () => {
   await queue?.close();
+  await producer?.close();
 });
+const outboxOf = async (hookId: string) =>
+  (await h.db.query("select state_id::text, enqueued is not null as enqueued, done is not null as done, outcome from internal.outbox where hook_id = $1 order by id", [hookId])).rows;
 
-/** The delivery jobs waiting for one hook (no worker runs in these tests unless a towel is started). */
+/** The delivery jobs waiting for one hook after a relay pass (no worker runs in these tests unless a towel is started). */
 async function jobsOf(hookId: string): Promise<{ id: string; data: any; opts: any }[]> {
-  await h.service.hooks.idle();
+  await relay();
   const jobs = await jobsQueue().getJobs(["waiting", "delayed", "prioritized"]);
   return jobs.filter((job) => job.data.hook_id === hookId).map((job) => ({ id: job.id!, data: job.data, opts: job.opts }));
 }
@@ -276,14 +286,14 @@ describe("firing on flow-run state changes (check 56)", () => {
     await h.ok(`mutation($input: set_schedule_active_input!) { set_schedule_active(input: $input) { success } }`, { input: { flow_id: scheduledFlow } });
     expect((await jobsOf(scheduled)).filter((job) => job.data.event.flow.id === scheduledFlow)).toHaveLength(10);
     await h.db.query("delete from flow_run where flow_id = $1", [scheduledFlow]);
-    expect(await runScheduler(h.db, { maxRunsPerFlow: 3, cloudHooks: h.service.hooks })).toMatchObject({ runsCreated: 3 });
+    expect(await runScheduler(h.db, { maxRunsPerFlow: 3 })).toMatchObject({ runsCreated: 3 });
     expect((await jobsOf(scheduled)).filter((job) => job.data.event.flow.id === scheduledFlow)).toHaveLength(13);
 
     // Lazarus: a lost Running run with its resurrections used up becomes Failed
     const lost = await runOf(flowId);
     await setFlowRunState(h, lost, "Running");
     await h.db.query("update flow_run set heartbeat = now() - interval '1 hour', times_resurrected = 3 where id = $1", [lost]);
-    expect(await runLazarus(h.db, { resurrectionAttemptLimit: 3, cloudHooks: h.service.hooks })).toMatchObject({ failed: 1 });
+    expect(await runLazarus(h.db, { resurrectionAttemptLimit: 3 })).toMatchObject({ failed: 1 });
     expect((await jobsOf(failed)).map((job) => job.data.event)).toEqual([
       expect.objectContaining({ flow_run: expect.objectContaining({ id: lost, state: "Running" }), state: expect.objectContaining({ state: "Failed" }) }),
     ]);
@@ -292,18 +302,37 @@ describe("firing on flow-run state changes (check 56)", () => {
     const zombie = await runOf(flowId);
     await setFlowRunState(h, zombie, "Cancelling");
     await h.db.query("update flow_run set heartbeat = now() - interval '1 hour' where id = $1", [zombie]);
-    expect(await runZombieKiller(h.db, { cloudHooks: h.service.hooks })).toMatchObject({ flowRunsFailed: 1 });
+    expect(await runZombieKiller(h.db)).toMatchObject({ flowRunsFailed: 1 });
     expect((await jobsOf(failed)).map((job) => job.data.event.flow_run)).toContainEqual(expect.objectContaining({ id: zombie, state: "Cancelling" }));
   });
 
-  test("enqueueing the same delivery twice adds one job (job id <event id>.<hook id>)", async () => {
+  test("the delivery is owed in the state's transaction, and enqueueing it twice adds one job (<event id>.<hook id>)", async () => {
     const { tenantId, flowId } = await setupFlow(h);
     const id = await hook(tenantId, ["RUNNING"]);
     const runId = await runOf(flowId);
     await setFlowRunState(h, runId, "Running");
-    const stateId = (await h.db.query("select id from flow_run_state where flow_run_id = $1 and state = 'Running'", [runId])).rows[0].id;
-    await h.service.hooks.fire([stateId]); // e.g. a retried enqueue
+    const stateId = (await h.db.query("select id::text from flow_run_state where flow_run_id = $1 and state = 'Running'", [runId])).rows[0].id;
+    expect(await outboxOf(id)).toEqual([{ state_id: stateId, enqueued: false, done: false, outcome: null }]);
     expect(await jobsOf(id)).toHaveLength(1);
+    expect(await outboxOf(id)).toEqual([{ state_id: stateId, enqueued: true, done: false, outcome: null }]);
+    // a relay that died after adding the job, before recording it: the next pass adds it again, a no-op
+    await h.db.query("update internal.outbox set enqueued = null where hook_id = $1", [id]);
+    expect(await jobsOf(id)).toHaveLength(1);
+  });
+});
+
+describe("pruning", () => {
+  test("done outbox rows and log batch receipts older than their keep time go; pending rows stay", async () => {
+    const old = "now() - interval '2 hours'";
+    await h.db.query(`insert into internal.outbox (state_id, hook_id, done, outcome) values (gen_random_uuid(), gen_random_uuid(), ${old}, 'delivered'),
+                      (gen_random_uuid(), gen_random_uuid(), now(), 'delivered')`);
+    await h.db.query(`insert into internal.outbox (state_id, hook_id, created) values ('77777777-7777-4777-8777-777777777777', gen_random_uuid(), ${old})`);
+    await h.db.query(`insert into internal.log_batch_receipt (digest, created) values ('\\x01', ${old}), ('\\x02', now())`);
+    expect(await pruneOutbox(h.db)).toBe(1);
+    expect(await pruneLogBatchReceipts(h.db)).toBe(1);
+    expect((await h.db.query("select count(*)::int as n from internal.outbox where state_id = '77777777-7777-4777-8777-777777777777' and done is null")).rows[0].n).toBe(1);
+    expect((await h.db.query("select digest from internal.log_batch_receipt where digest in ('\\x01', '\\x02')")).rows).toEqual([{ digest: Buffer.from([2]) }]);
+    await h.db.query("delete from internal.outbox where state_id = '77777777-7777-4777-8777-777777777777'");
   });
 });
 
@@ -326,9 +355,9 @@ describe("delivery by the towel's worker", () => {
     await towel?.stop();
   });
 
-  test("WEBHOOK: the v1 payload is POSTed with X-PREFECT-EVENT-ID = event id", async () => {
+  test("WEBHOOK: the v1 payload is POSTed with X-PREFECT-EVENT-ID = event id; the outbox row is done", async () => {
     const { tenantId, flowId } = await setupFlow(h);
-    await hook(tenantId, ["FAILED"]);
+    const id = await hook(tenantId, ["FAILED"]);
     const runId = await runOf(flowId);
     await setFlowRunState(h, runId, "Running");
     await setFlowRunState(h, runId, "Failed", { message: "boom" });
@@ -349,7 +378,9 @@ describe("delivery by the towel's worker", () => {
       },
     });
     expect(request!.headers["x-prefect-event-id"]).toBe(request!.json.event.id);
-    expect(logs.lines).toContainEqual(expect.objectContaining({ name: "prefect-server.CloudHookDelivery", msg: expect.stringMatching(/^Delivered cloud hook/) }));
+    await waitFor("the outbox row marked done", async () => (await outboxOf(id))[0]?.done === true, 10_000);
+    await waitFor("the delivery logged", () => logs.lines.some((line) => line.name === "prefect-server.CloudHookDelivery" && /^Delivered cloud hook/.test(String(line.msg))), 5_000);
+    expect(await outboxOf(id)).toEqual([{ state_id: request!.json.event.id, enqueued: true, done: true, outcome: "delivered" }]);
   });
 
   test("a receiver that fails twice then succeeds gets exactly one successful delivery, of the same event", { timeout: 30_000 }, async () => {
@@ -481,9 +512,11 @@ describe("payloads per type", () => {
     });
   });
 
-  test("PREFECT_MESSAGE: a CLOUD_HOOK message row with the event", async () => {
+  test("PREFECT_MESSAGE: a CLOUD_HOOK message row with the event, once however often it is delivered", async () => {
     const tenantId = await createTenant(h);
-    await deliverCloudHook({ type: "PREFECT_MESSAGE", config: {}, tenant_id: tenantId }, event, context());
+    const hook = { id: "66666666-6666-4666-8666-666666666666", type: "PREFECT_MESSAGE", config: {}, tenant_id: tenantId };
+    await deliverCloudHook(hook, event, context());
+    await deliverCloudHook(hook, event, context()); // delivered again (at least once): still one message
     const { rows } = await h.db.query("select type, content, read from message where tenant_id = $1", [tenantId]);
     expect(rows).toEqual([{ type: "CLOUD_HOOK", content: { event, type: "CLOUD_HOOK" }, read: false }]);
   });
@@ -492,71 +525,56 @@ describe("payloads per type", () => {
 // ---- Redis down ---------------------------------------------------------------------------------------------------
 
 describe("Redis down", () => {
-  test("never reachable: the state write succeeds at once and the failed enqueue is logged", async () => {
+  test("a state write never needs Redis; the relay keeps the delivery owed while Redis is unreachable", async () => {
+    const { tenantId, flowId } = await setupFlow(h);
+    const id = await hook(tenantId, ["RUNNING"]);
+    const runId = await runOf(flowId);
+    await setFlowRunState(h, runId, "Running");
     const logs = captureLogs();
-    const config = testConfig({ PREFECT_SERVER__REDIS__URL: "redis://127.0.0.1:1", PREFECT_SERVER__QUEUE__PREFIX: redis.prefix });
-    const service = await createMutationsService({ db: h.db, config, log: logs.root as Logger });
+    const unreachable = createJobProducer(testConfig({ PREFECT_SERVER__REDIS__URL: "redis://127.0.0.1:1", PREFECT_SERVER__QUEUE__PREFIX: redis.prefix }), CLOUD_HOOK_QUEUE);
     try {
-      const { tenantId, flowId } = await setupFlow(h);
-      await hook(tenantId, ["RUNNING"]);
-      const runId = await runOf(flowId);
-      const started = Date.now();
-      const result = await service.apollo.executeOperation(
-        { query: `mutation($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { status } } }`, variables: { input: { states: [{ flow_run_id: runId, state: { type: "Running" } }] } } },
-        { contextValue: service.context() },
-      );
-      expect(Date.now() - started).toBeLessThan(3_000);
-      expect(result.body.kind === "single" && result.body.singleResult).toMatchObject({ data: { set_flow_run_states: { states: [{ status: "SUCCESS" }] } } });
-      expect((await h.db.query("select state from flow_run where id = $1", [runId])).rows[0].state).toBe("Running");
-      expect(logs.lines).toContainEqual(expect.objectContaining({ level: 50, msg: expect.stringMatching(/^Could not enqueue cloud hook .* the state change itself is saved/) }));
+      expect(await relayOutbox(h.db, unreachable, { log: logs.root as Logger })).toEqual({ enqueued: 0, dropped: 0, failed: 1 });
     } finally {
-      await service.stop();
+      await unreachable.close();
     }
+    expect(await outboxOf(id)).toEqual([expect.objectContaining({ enqueued: false, done: false })]);
+    expect(logs.lines).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringMatching(/^Could not enqueue 1 cloud-hook deliveries \(kept in the outbox, retried on the next pass\)/) }));
+    // reachable again: the next pass enqueues it
+    expect(await jobsOf(id)).toHaveLength(1);
   });
 
-  test("gone after it was up: writes go on without waiting, and enqueue again once it is back", { timeout: 30_000 }, async () => {
+  test("a Redis that restarts empty: the deliveries it lost are enqueued again", { timeout: 30_000 }, async () => {
     const privateRedis = new PrivateRedis();
     await privateRedis.start();
-    const logs = captureLogs();
-    const prefix = unique("hooks-down");
-    const config = testConfig({ PREFECT_SERVER__REDIS__URL: privateRedis.url, PREFECT_SERVER__QUEUE__PREFIX: prefix });
-    const service = await createMutationsService({ db: h.db, config, log: logs.root as Logger });
-    const write = async (runId: string, type: string) => {
-      const started = Date.now();
-      const result = await service.apollo.executeOperation(
-        { query: `mutation($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { status } } }`, variables: { input: { states: [{ flow_run_id: runId, state: { type } }] } } },
-        { contextValue: service.context() },
-      );
-      expect(result.body.kind === "single" && result.body.singleResult.errors).toBeUndefined();
-      return Date.now() - started;
+    const prefix = unique("hooks-lost");
+    const lossy = createJobProducer(testConfig({ PREFECT_SERVER__REDIS__URL: privateRedis.url, PREFECT_SERVER__QUEUE__PREFIX: prefix }), CLOUD_HOOK_QUEUE);
+    let hookId = "";
+    // this hook's jobs (the relay also moves what earlier tests left owed)
+    const count = async () => {
+      const queue = new Queue(CLOUD_HOOK_QUEUE, { connection: { url: privateRedis.url }, prefix });
+      try {
+        return (await queue.getJobs(["waiting"])).filter((job) => job.data.hook_id === hookId).length;
+      } finally {
+        await queue.close();
+      }
     };
     try {
       const { tenantId, flowId } = await setupFlow(h);
-      await hook(tenantId, ["RUNNING", "SUCCESS", "FAILED"]);
-      const runs = [await runOf(flowId), await runOf(flowId), await runOf(flowId)];
-      await write(runs[0]!, "Running");
-      const count = async () => {
-        const queue = new Queue(CLOUD_HOOK_QUEUE, { connection: { url: privateRedis.url }, prefix });
-        try {
-          return await queue.count();
-        } finally {
-          await queue.close();
-        }
-      };
-      expect(await count()).toBe(1);
+      const id = (hookId = await hook(tenantId, ["RUNNING", "SUCCESS"]));
+      for (const runId of [await runOf(flowId), await runOf(flowId)]) await setFlowRunState(h, runId, "Running");
+      expect(await relayOutbox(h.db, lossy, { log: silent })).toMatchObject({ enqueued: 2, failed: 0 });
+      expect(await count()).toBe(2);
 
       await privateRedis.stop();
-      expect(await write(runs[1]!, "Success")).toBeLessThan(1_000);
-      expect(logs.lines.filter((line) => String(line.msg).startsWith("Could not enqueue cloud hook"))).toHaveLength(1);
-
-      await privateRedis.start();
-      // the restarted server is empty; the producer reconnects by itself and enqueues again
-      await waitFor("the producer reconnected", async () => {
-        await write(runs[2]!, "Failed");
-        return (await count()) >= 1;
-      }, 20_000);
+      await privateRedis.start(); // without persistence: the two jobs are gone
+      expect(await count()).toBe(0);
+      // enqueued, not done: once REENQUEUE_AFTER_SECONDS have passed (0 here), the relay adds them again (as soon as
+      // its producer has reconnected)
+      await waitFor("the relay enqueued them again", async () => (await relayOutbox(h.db, lossy, { log: silent, reenqueueAfterSeconds: 0 })).failed === 0, 10_000);
+      expect(await count()).toBe(2);
+      expect(await outboxOf(id)).toEqual([expect.objectContaining({ enqueued: true, done: false }), expect.objectContaining({ enqueued: true, done: false })]);
     } finally {
-      await service.stop();
+      await lossy.close();
       await privateRedis.dispose();
     }
   });

@@ -119,6 +119,29 @@ describe("write_run_logs", () => {
     expect(rows[0].timestamp.toISOString()).toBe("2021-01-01T00:00:00.500Z");
     expect(rows[1].message).toBe("single");
   });
+
+  test("a batch sent again (a client retrying after a lost answer) is stored once, even when both race", async () => {
+    const { flowId } = await setupFlow(h);
+    const flowRunId = await createFlowRun(h, { flow_id: flowId });
+    const at = (second: number) => `2024-05-01T00:00:0${second}.123456+00:00`;
+    const batch = [0, 1, 2].map((second) => ({ flow_run_id: flowRunId, message: `line ${second}`, name: "prefect.Task", level: "INFO", timestamp: at(second) }));
+    const count = async () => (await h.db.query("SELECT count(*)::int AS n FROM log WHERE flow_run_id = $1", [flowRunId])).rows[0].n;
+    await h.ok(WRITE, { input: { logs: batch } });
+    await h.ok(WRITE, { input: { logs: batch } });
+    expect(await count()).toBe(3);
+    // the same lines in another batch (another order) are another batch
+    await h.ok(WRITE, { input: { logs: [...batch].reverse() } });
+    expect(await count()).toBe(6);
+    // two identical batches at once: one is stored
+    const racing = [3, 4].map((second) => ({ flow_run_id: flowRunId, message: "race", timestamp: at(second) }));
+    await Promise.all(Array.from({ length: 5 }, () => h.ok(WRITE, { input: { logs: racing } })));
+    expect(await count()).toBe(8);
+    // a batch with a log without a timestamp gets the time of writing: sent twice, it is two batches
+    const untimed = [{ flow_run_id: flowRunId, message: "no time" }];
+    await h.ok(WRITE, { input: { logs: untimed } });
+    await h.ok(WRITE, { input: { logs: untimed } });
+    expect(await count()).toBe(10);
+  });
 });
 
 describe("artifacts and messages", () => {

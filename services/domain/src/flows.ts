@@ -7,7 +7,6 @@
 import { randomUUID } from "node:crypto";
 import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
-import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { serializedState, setFlowRunStates } from "./states.ts";
 import { isObject, type Json } from "./inputs.ts";
 import { compareVersions, EDGES_UNKNOWN_TASKS, invalid, slugOf, taskRow, type TaskRow } from "./serialized_flows.ts";
@@ -129,8 +128,6 @@ export interface CreateFlowOptions {
   coreVersionCutoff: string;
   /** Activates the schedule of a new flow; called inside the transaction when activation was asked for. */
   activateSchedule?: (client: PoolClient, flowId: string) => Promise<void>;
-  /** Where the cloud hooks of the runs cancelled by archiving older versions are fired. */
-  hooks?: CloudHooks;
 }
 
 /**
@@ -231,7 +228,7 @@ export async function createFlow(db: Pool, input: CreateFlowInput, options: Crea
       "SELECT id FROM flow WHERE tenant_id = $1 AND version_group_id = $2 AND id <> $3 AND NOT archived",
       [tenantId, versionGroupId, flowId],
     );
-    await archiveFlows(client, others.rows.map((row) => row.id), options.hooks);
+    await archiveFlows(client, others.rows.map((row) => row.id));
     return flowId;
   });
 }
@@ -242,7 +239,7 @@ const jsonOrNull = (value: unknown): string | null => (value === undefined || va
  * Archives flows set-based: marks them archived, deletes their auto-scheduled runs that are still Scheduled and
  * cancels their other Scheduled runs ("Flow <id> was archived."). Returns the ids that exist.
  */
-export async function archiveFlows(client: Queryable, flowIds: string[], hooks?: CloudHooks): Promise<string[]> {
+export async function archiveFlows(client: Queryable, flowIds: string[]): Promise<string[]> {
   if (flowIds.length === 0) return [];
   const { rows } = await client.query<{ id: string }>("UPDATE flow SET archived = true WHERE id = ANY($1::uuid[]) RETURNING id", [flowIds]);
   if (rows.length === 0) return [];
@@ -256,15 +253,14 @@ export async function archiveFlows(client: Queryable, flowIds: string[], hooks?:
     client,
     manual.rows.map((run) => ({ flow_run_id: run.id, state: serializedState("Cancelled", `Flow ${run.flow_id} was archived.`) })),
     null,
-    hooks,
   );
   return archived;
 }
 
 /** archive_flow: false for an unknown flow. */
-export async function archiveFlow(db: Pool, flowId: string | null | undefined, hooks?: CloudHooks): Promise<boolean> {
+export async function archiveFlow(db: Pool, flowId: string | null | undefined): Promise<boolean> {
   if (!flowId) throw new ApiError("Must provide flow ID.");
-  return withTransaction(db, async (client) => (await archiveFlows(client, [flowId], hooks)).length === 1);
+  return withTransaction(db, async (client) => (await archiveFlows(client, [flowId])).length === 1);
 }
 
 /** delete_flow: one statement; its tasks, edges and runs go through the cascades, its flow group stays. */

@@ -3,7 +3,6 @@ import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
 import { pythonSetRepr } from "./python.ts";
 import { SCHEDULED_STATES } from "./state_classes.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hooks/events.ts";
 import { randomRunName } from "./names.ts";
 import { isObject, type Json } from "./inputs.ts";
 
@@ -134,15 +133,10 @@ scheduled AS (
   INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
   SELECT tenant_id, id, version, state, state_message, state_result, state_start_time, serialized_state, state_timestamp
   FROM ins WHERE inserted
-  RETURNING id, flow_run_id, tenant_id, state
-),
-hooked AS (
-  SELECT s.id, s.flow_run_id FROM scheduled s JOIN ins ON ins.id = s.flow_run_id JOIN flow f ON f.id = ins.flow_id
-  WHERE ${cloudHookMatchSql("s.state", "s.tenant_id", "f.version_group_id")}
+  RETURNING id
 )
-SELECT r.id, r.flow_id, r.idempotency_key, r.inserted, hooked.id::text AS hooked_state_id
+SELECT r.id, r.flow_id, r.idempotency_key, r.inserted
 FROM (SELECT ins.id, ins.flow_id, ins.idempotency_key, ins.inserted, row_number() OVER () AS n FROM ins) r
-LEFT JOIN hooked ON hooked.flow_run_id = r.id
 ORDER BY r.n`;
 
 const SCHEDULED_STATE_TEMPLATE = JSON.stringify({
@@ -179,18 +173,17 @@ export interface InsertedFlowRun {
 
 /**
  * Inserts runs with their Scheduled states in one statement; a run whose (idempotency key, flow) exists is not
- * inserted again, its id is returned instead. Returns one row per distinct input key, in input order. The cloud
- * hooks matching the new Scheduled states are fired through `hooks` once the insert is committed.
+ * inserted again, its id is returned instead. Returns one row per distinct input key, in input order. (The cloud
+ * hooks matching the new Scheduled states are owed through the outbox: cloud_hooks/outbox.ts.)
  */
-export async function insertFlowRuns(db: Queryable, runs: NewFlowRun[], hooks?: CloudHooks): Promise<InsertedFlowRun[]> {
+export async function insertFlowRuns(db: Queryable, runs: NewFlowRun[]): Promise<InsertedFlowRun[]> {
   if (runs.length === 0) return [];
-  const { rows } = await db.query<InsertedFlowRun & { hooked_state_id: string | null }>({
+  const { rows } = await db.query<InsertedFlowRun>({
     name: "mutations.insert_flow_runs",
     text: INSERT_FLOW_RUNS_SQL,
     values: [JSON.stringify(runs.map((run, ord) => ({ ord, ...run }))), SCHEDULED_STATE_TEMPLATE],
   });
-  await fireCloudHooks(db, hooks, rows.map((row) => row.hooked_state_id));
-  return rows.map(({ hooked_state_id: _hooked, ...row }) => row);
+  return rows;
 }
 
 /** The columns of a new run of `flow` from create_flow_run's inputs (labels, run_config and parameter precedence). */
@@ -211,9 +204,9 @@ export function newFlowRun(flow: FlowForRun, input: Omit<CreateFlowRunInput, "fl
 }
 
 /** create_flow_run: returns the new run's id, or the existing run's id for a repeated idempotency key. */
-export async function createFlowRun(db: Queryable, input: CreateFlowRunInput, hooks?: CloudHooks): Promise<string> {
+export async function createFlowRun(db: Queryable, input: CreateFlowRunInput): Promise<string> {
   const flow = await flowForRun(db, input);
-  const [row] = await insertFlowRuns(db, [newFlowRun(flow, input)], hooks);
+  const [row] = await insertFlowRuns(db, [newFlowRun(flow, input)]);
   return row!.id;
 }
 

@@ -23,7 +23,6 @@ import {
   toWall,
   type Instant,
 } from "./schedules/index.ts";
-import type { CloudHooks } from "./cloud_hooks/events.ts";
 import { FLOW_FOR_RUN_COLUMNS, insertFlowRuns, newFlowRun, type FlowForRun, type NewFlowRun } from "./runs.ts";
 import { isObject, type Json } from "./inputs.ts";
 
@@ -39,8 +38,6 @@ export interface ScheduleFlowRunsOptions {
   now?: Instant;
   /** Where flows that cannot be scheduled (unreadable schedule, missing required parameters) are reported. */
   log?: Logger;
-  /** Where the cloud hooks matching the new runs' Scheduled states are fired (after commit). */
-  hooks?: CloudHooks;
   /**
    * Runs the insert of the computed runs (default: at once). The towel's scheduler passes a concurrency limit
    * (p-limit), so that it can read and compute the next page while earlier pages are being inserted.
@@ -123,7 +120,7 @@ export async function scheduleFlowRuns(db: Queryable, flowIds: string[], options
       options.log?.warn({ flow_id: flow.id, err: error }, `flow ${flow.id} was not scheduled: ${message}`);
     }
   }
-  const insert = () => insertFlowRuns(db, runs, options.hooks);
+  const insert = () => insertFlowRuns(db, runs);
   for (const row of await (options.insertGate ? options.insertGate(insert) : insert())) {
     const ids = scheduled.get(row.flow_id) ?? [];
     ids.push(row.id);

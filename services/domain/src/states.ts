@@ -24,7 +24,6 @@ import {
 } from "./state_classes.ts";
 import { isoUtc, now } from "./schedules/time.ts";
 import { normaliseDateTime } from "./inputs.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "./cloud_hooks/events.ts";
 import { coalescer } from "./coalescer.ts";
 
 type Queryable = Pool | PoolClient;
@@ -126,7 +125,7 @@ inserted AS (
   SELECT c.tenant_id, c.flow_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.state, clock_timestamp()
   FROM checked c, ok WHERE ok.ok
   ORDER BY c.ord
-  RETURNING id, flow_run_id, version, tenant_id, state
+  RETURNING id
 ),
 touched AS (
   UPDATE flow_run fr SET
@@ -154,11 +153,7 @@ cascaded AS (
   SELECT tenant_id, id, version + 1, 'Cancelled', message, state, clock_timestamp() FROM cascade_runs
   RETURNING task_run_id
 )
-SELECT c.ord, c.flow_run_id::text AS id, c.error,
-  (SELECT i.id::text FROM inserted i JOIN flow_run r ON r.id = i.flow_run_id JOIN flow f ON f.id = r.flow_id
-   WHERE i.flow_run_id = c.flow_run_id AND i.version = c.version
-     AND ${cloudHookMatchSql("i.state", "i.tenant_id", "f.version_group_id")}) AS hooked_state_id
-FROM checked c ORDER BY c.ord`;
+SELECT c.ord, c.flow_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
 
 // The same for task runs, for the items of one or more requests (groups, `grp`: coalesced requests share a
 // statement). Each request is all-or-nothing on its own, and the items of the requests without an error are applied
@@ -215,8 +210,6 @@ SELECT c.grp, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
 interface BatchRow {
   id: string;
   error: string | null;
-  /** Flow runs: the new state row's id when a cloud hook matches it. */
-  hooked_state_id?: string | null;
 }
 
 type BatchItem = ReturnType<typeof toBatch>[number];
@@ -244,14 +237,10 @@ function results(rows: BatchRow[]): StateItemResult[] {
 /**
  * Sets one new state on each listed flow run, in one statement. `agentId` (header `X-PREFECT-AGENT-ID`) is recorded
  * on runs moved to Submitted when that agent exists. Throws the first item's error; then nothing was written.
- * Cloud hooks matching the new states are fired through `hooks` once the write is committed.
+ * The cloud hooks matching the new states are owed through the outbox, in the same transaction
+ * (cloud_hooks/outbox.ts).
  */
-export async function setFlowRunStates(
-  db: Queryable,
-  items: { flow_run_id: string; state: unknown }[],
-  agentId: string | null = null,
-  hooks?: CloudHooks,
-): Promise<StateItemResult[]> {
+export async function setFlowRunStates(db: Queryable, items: { flow_run_id: string; state: unknown }[], agentId: string | null = null): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
   const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state })), "flow_run_id");
   const { rows } = await db.query<BatchRow>({
@@ -259,9 +248,7 @@ export async function setFlowRunStates(
     text: SET_FLOW_RUN_STATES_SQL,
     values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES],
   });
-  const written = results(rows);
-  await fireCloudHooks(db, hooks, rows.map((row) => row.hooked_state_id));
-  return written;
+  return results(rows);
 }
 
 /**
@@ -314,15 +301,15 @@ export async function setTaskRunStates(db: Queryable, items: { task_run_id: stri
 }
 
 /** Sets one state on one flow run (the API-internal form: create_flow_run, cancel_flow_run, archive_flow …). */
-export async function setFlowRunState(db: Queryable, flowRunId: string, state: SerializedState, hooks?: CloudHooks): Promise<void> {
-  await setFlowRunStates(db, [{ flow_run_id: flowRunId, state }], null, hooks);
+export async function setFlowRunState(db: Queryable, flowRunId: string, state: SerializedState): Promise<void> {
+  await setFlowRunStates(db, [{ flow_run_id: flowRunId, state }], null);
 }
 
 /**
  * cancel_flow_run: a finished run is left alone; a running one becomes Cancelling (the engine finishes it); anything
  * else becomes Cancelled, which cascades to its unfinished task runs. Returns the resulting state name.
  */
-export async function cancelFlowRun(db: Pool, flowRunId: string | null | undefined, hooks?: CloudHooks): Promise<string | null> {
+export async function cancelFlowRun(db: Pool, flowRunId: string | null | undefined): Promise<string | null> {
   if (!flowRunId) throw new ApiError("Invalid flow run ID.");
   return withTransaction(db, async (client) => {
     const { rows } = await client.query<{ state: string | null }>("SELECT state FROM flow_run WHERE id = $1 FOR NO KEY UPDATE", [flowRunId]);
@@ -332,7 +319,7 @@ export async function cancelFlowRun(db: Pool, flowRunId: string | null | undefin
     const next = isRunning(current)
       ? serializedState("Cancelling", "Flow run is cancelling")
       : serializedState("Cancelled", "Flow run is cancelled");
-    await setFlowRunState(client, flowRunId, next, hooks);
+    await setFlowRunState(client, flowRunId, next);
     return next.type;
   });
 }

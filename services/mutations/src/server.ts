@@ -23,8 +23,6 @@ import {
 } from "../../shared/src/http.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
 import { installPlayground } from "../../shared/src/playground.ts";
-import { createJobProducer } from "../../shared/src/queues.ts";
-import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
 import type { Context } from "./graphql/context.ts";
 import { formatError } from "./graphql/errors.ts";
 import { serverVersion } from "./graphql/resolvers/root.ts";
@@ -34,16 +32,10 @@ export interface MutationsServiceOptions {
   db: Pool;
   config: Config;
   log: Logger;
-  /**
-   * Where state writes enqueue cloud-hook deliveries. Default: a dispatcher on the configured queue backend
-   * (queue.backend, redis.url, queue.prefix), closed by stop().
-   */
-  hooks?: CloudHookDispatcher;
 }
 
 export interface MutationsService {
   apollo: ApolloServer<Context>;
-  hooks: CloudHookDispatcher;
   http: Server;
   /** The context a request with these headers gets (tests drive `apollo.executeOperation` with it). */
   context(headers?: Record<string, string>): Context;
@@ -114,34 +106,22 @@ export async function createMutationsService(options: MutationsServiceOptions): 
   });
   await apollo.start();
 
-  const ownHooks = options.hooks === undefined;
-  const hooks =
-    options.hooks ??
-    createCloudHookDispatcher({
-      db: options.db,
-      producer: createJobProducer(options.config, CLOUD_HOOK_QUEUE),
-      log: options.log.child({ name: "prefect-server.CloudHooks" }),
-    });
   const context = (headers: Record<string, string> = {}): Context => ({
     db: options.db,
     config: options.config,
     log: options.log,
     headers: prefectHeaders(headers),
-    hooks,
   });
 
   const routes = new Routes();
   const service: MutationsService = {
     apollo,
-    hooks,
     context,
     http: createHttpServer(routes, options.log, serviceHttpOptions(options.config, "mutations service", { internal: true })),
     listen: (port = options.config.services.mutations.port, host = options.config.services.mutations.host) => listen(service.http, port, host),
     async stop() {
       await closeServer(service.http);
       await apollo.stop();
-      if (ownHooks) await hooks.close();
-      else await hooks.idle();
     },
   };
   installHealth(routes, () => ({ status: "ok", version: serverVersion() }));

@@ -1,11 +1,11 @@
 // BullMQ pieces every service shares: which backend the queues live on (queue.backend, redis.url), the Postgres
-// schema of the Postgres backend, and a job producer for services that only add jobs (the mutations service and the
-// towel loops enqueueing cloud-hook deliveries).
+// schema of the Postgres backend, and a job producer for code that only adds jobs (the towel's outbox relay
+// enqueueing cloud-hook deliveries).
 //
-// A producer must never make its caller hang or fail because the queue store is down: a state write that fires a
-// cloud hook goes on whatever Redis does. So the Redis producer has a connection of its own that fails fast (no
-// offline queue, a command timeout, an add refused at once while the connection is down) and every add is bounded
-// by a timeout; the caller gets a rejected promise it can log, never a hang.
+// A producer must never make its caller hang because the queue store is down: the relay holds its claimed outbox
+// rows while it adds their jobs. So the Redis producer has a connection of its own that fails fast (no offline
+// queue, a command timeout, an add refused at once while the connection is down) and every add is bounded by a
+// timeout; the caller gets a rejected promise it can log, never a hang.
 import { Queue, createPostgresBackend, withBackend } from "bullmq";
 import { Redis } from "ioredis";
 import type { Config } from "./config.ts";

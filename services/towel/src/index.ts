@@ -1,24 +1,36 @@
-// Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller, plus the cloud-hook delivery
-// worker), as the CLI's service registry expects it: `start(config, log)` resolves once every worker is running, to a handle whose `stop()` closes the
-// workers (waiting for the passes in progress), the queues and the connections.
+// Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller, plus the outbox relay and the
+// cloud-hook delivery worker), as the CLI's service registry expects it: `start(config, log)` resolves once every
+// worker is running, to a handle whose `stop()` closes the workers (waiting for the passes in progress), the relay,
+// the queues and the connections.
 import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
 import { settlesWithin } from "../../shared/src/timeouts.ts";
-import { CLOUD_HOOK_QUEUE, createCloudHookDispatcher, type CloudHookDispatcher } from "../../domain/src/cloud_hooks/events.ts";
+import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
 import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
+import { startOutboxRelay, type OutboxRelay } from "./relay.ts";
 import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
 
 /** Finished jobs kept per queue, for inspection. */
 const KEEP_COMPLETED_JOBS = 100;
 const KEEP_FAILED_JOBS = 500;
-/** A job's lock; BullMQ renews it at half this while a pass runs, so a slow pass keeps its lock. */
-const LOCK_DURATION_MS = 60_000;
+/**
+ * A job's lock; BullMQ renews it at half this while a pass runs, so a slow pass keeps its lock, and a replica that
+ * dies stops renewing it. Every STALLED_CHECK_MS each replica looks for active jobs whose lock expired and puts them
+ * back to wait, so a loop whose replica died runs again on another within LOCK_DURATION_MS + STALLED_CHECK_MS
+ * (docs/operations.md, "The towel"). The global concurrency of 1 still holds: the job of the dead replica counts as
+ * running until it is put back.
+ */
+export const LOCK_DURATION_MS = 10_000;
+export const STALLED_CHECK_MS = 5_000;
 /** Connections of the towel's own database pool (a Scheduler pass uses up to three at a time, the other passes one). */
 const POOL_SIZE = 4;
-/** How long stop() waits for the passes in progress before it closes the workers regardless. */
-const STOP_WAIT_MS = LOCK_DURATION_MS;
+/**
+ * How long stop() waits for the passes in progress before it closes the workers regardless (the CLI allows a
+ * service services.stop_timeout_seconds, 15 s by default, to stop).
+ */
+const STOP_WAIT_MS = 10_000;
 /** How long closing the queues and connections may take once the workers are closed (the queue store may be gone). */
 const CLOSE_WAIT_MS = 3_000;
 
@@ -31,11 +43,10 @@ export interface TowelOptions {
   db?: Pool;
   /** The workers to run instead of towelWorkers(). */
   workers?: TowelWorkerDefinition[];
-  /**
-   * Where the loops' state changes enqueue cloud-hook deliveries. Default: a dispatcher on the configured queue
-   * backend, closed by stop().
-   */
-  cloudHooks?: CloudHookDispatcher;
+  /** Run the outbox relay (default true). */
+  relay?: boolean;
+  /** Delivery attempts and first backoff of the jobs the relay adds (tests shorten them). */
+  delivery?: { attempts?: number; backoffMs?: number };
   loggerFor?: (name: string) => Logger;
   hooks?: PassHooks;
 }
@@ -69,12 +80,9 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
   const db = options.db ?? createPool(config.database.connection_url, POOL_SIZE);
   const definitions = options.workers ?? towelWorkers();
   const loggerFor = options.loggerFor ?? defaultLoggerFor;
-  const ownCloudHooks = options.cloudHooks === undefined;
-  const cloudHooks =
-    options.cloudHooks ??
-    createCloudHookDispatcher({ db, producer: createJobProducer(config, CLOUD_HOOK_QUEUE), log: loggerFor("CloudHooks") });
-  const context: TowelContext = { db, config, loggerFor, hooks: options.hooks ?? {}, cloudHooks };
+  const context: TowelContext = { db, config, loggerFor, hooks: options.hooks ?? {} };
   let backend: QueueBackend | undefined;
+  let relay: OutboxRelay | undefined;
   const running: Running[] = [];
   const active = new Set<Promise<unknown>>();
   try {
@@ -93,7 +101,17 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
       entry.worker = backend.createWorker(definition.queue, processor, {
         concurrency: definition.concurrency,
         lockDurationMs: LOCK_DURATION_MS,
+        stalledCheckMs: STALLED_CHECK_MS,
         onError,
+      });
+    }
+    if (options.relay ?? true) {
+      relay = startOutboxRelay({
+        db,
+        connectionString: config.database.connection_url,
+        producer: createJobProducer(config, CLOUD_HOOK_QUEUE),
+        log: loggerFor("OutboxRelay"),
+        ...options.delivery,
       });
     }
     // A Redis that restarted may have lost the schedulers and the concurrency settings: put them back.
@@ -106,7 +124,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
       }
     });
   } catch (error) {
-    await shutdown(running, active, backend, ownCloudHooks ? cloudHooks : undefined, ownPool ? db : undefined, log);
+    await shutdown(running, active, backend, relay, ownPool ? db : undefined, log);
     throw error;
   }
   log.info(
@@ -124,7 +142,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
     stop() {
       stopping ??= (async () => {
         log.info("towel stopping: waiting for the passes in progress");
-        await shutdown(running, active, backend, ownCloudHooks ? cloudHooks : undefined, ownPool ? db : undefined, log);
+        await shutdown(running, active, backend, relay, ownPool ? db : undefined, log);
         log.info("towel stopped");
       })();
       return stopping;
@@ -136,7 +154,7 @@ async function shutdown(
   running: Running[],
   active: Set<Promise<unknown>>,
   backend: QueueBackend | undefined,
-  cloudHooks: CloudHookDispatcher | undefined,
+  relay: OutboxRelay | undefined,
   db: Pool | undefined,
   log: Logger,
 ): Promise<void> {
@@ -156,7 +174,7 @@ async function shutdown(
     log.warn("The queues did not close cleanly (is the queue store reachable?).");
   }
   await settlesWithin(backend?.close() ?? Promise.resolve(), CLOSE_WAIT_MS);
-  // Enqueues of the passes that just finished, then the producer (each add is bounded by the producer's timeout).
-  await settlesWithin(cloudHooks?.close() ?? Promise.resolve(), CLOSE_WAIT_MS);
+  // The relay's pass in progress (each add is bounded by the producer's timeout), then its producer.
+  await settlesWithin(relay?.stop() ?? Promise.resolve(), CLOSE_WAIT_MS);
   await db?.end();
 }

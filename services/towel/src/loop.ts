@@ -5,7 +5,6 @@
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
-import type { CloudHooks } from "../../domain/src/cloud_hooks/events.ts";
 import { pythonFloat } from "../../domain/src/python.ts";
 import type { RunLogRecord } from "../../domain/src/towel/common.ts";
 import type { TowelJob } from "./queues.ts";
@@ -17,8 +16,6 @@ export interface TowelContext {
   /** A logger named `prefect-server.<name>` (v1's logger names). */
   loggerFor(name: string): Logger;
   hooks: PassHooks;
-  /** Where the loops' flow-run state changes fire the cloud hooks that match them. */
-  cloudHooks?: CloudHooks;
 }
 
 /** Test and instrumentation hooks around every loop pass. */

@@ -49,6 +49,8 @@ export interface WorkerSettings {
   concurrency: number;
   /** How long a job's lock lasts before it must be renewed (BullMQ renews it at half this while the job runs). */
   lockDurationMs: number;
+  /** How often the worker looks for jobs whose lock expired (their worker died) and puts them back to wait. */
+  stalledCheckMs: number;
   onError(error: Error): void;
 }
 
@@ -94,6 +96,7 @@ function redisBackend(config: Config): QueueBackend {
         prefix,
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
+        stalledInterval: settings.stalledCheckMs,
       });
       worker.on("error", settings.onError);
       return worker;
@@ -126,6 +129,7 @@ function postgresBackend(config: Config): QueueBackend {
         connection: connection(),
         concurrency: settings.concurrency,
         lockDuration: settings.lockDurationMs,
+        stalledInterval: settings.stalledCheckMs,
       });
       worker.on("error", settings.onError);
       return worker;

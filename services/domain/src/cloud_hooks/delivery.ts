@@ -3,6 +3,7 @@
 // again.
 import type { Pool, PoolClient } from "../../../shared/src/database/pool.ts";
 import type { Json } from "../inputs.ts";
+import { createHash } from "node:crypto";
 import type { CloudHookEvent } from "./events.ts";
 
 type Queryable = Pool | PoolClient;
@@ -49,6 +50,15 @@ export interface DeliveryContext {
   /** `api.url`, the base of the flow-run links. */
   apiUrl: string;
   endpoints?: Partial<DeliveryEndpoints>;
+}
+
+/** The id of the message one delivery writes: a UUID (version 8, name-based) of the event and the hook. */
+export function messageId(eventId: string, hookId: string | undefined): string {
+  const bytes = createHash("sha256").update(`${eventId}.${hookId ?? ""}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** `<api.url>/<tenant slug>/flow-run/<id>`: the run in the UI. */
@@ -109,7 +119,7 @@ export function pagerDutyEvent(event: CloudHookEvent, config: Json, link: string
 }
 
 /** Sends one event to one hook. Throws when the target refused or could not be reached. */
-export async function deliverCloudHook(hook: Pick<CloudHookRow, "type" | "config" | "tenant_id">, event: CloudHookEvent, context: DeliveryContext): Promise<void> {
+export async function deliverCloudHook(hook: Pick<CloudHookRow, "type" | "config" | "tenant_id"> & { id?: string }, event: CloudHookEvent, context: DeliveryContext): Promise<void> {
   const endpoints = { ...DEFAULT_ENDPOINTS, ...context.endpoints };
   const link = flowRunLink(context.apiUrl, event);
   const config = hook.config;
@@ -140,10 +150,11 @@ export async function deliverCloudHook(hook: Pick<CloudHookRow, "type" | "config
       });
       return;
     case "PREFECT_MESSAGE":
-      await context.db.query("INSERT INTO message (tenant_id, type, content) VALUES ($1, 'CLOUD_HOOK', $2)", [
-        hook.tenant_id,
-        JSON.stringify({ event, type: "CLOUD_HOOK" }),
-      ]);
+      // a delivery repeated (at least once: outbox.ts) writes the same message id, so the tenant gets one message
+      await context.db.query(
+        "INSERT INTO message (id, tenant_id, type, content) VALUES ($1, $2, 'CLOUD_HOOK', $3) ON CONFLICT (id) DO NOTHING",
+        [messageId(event.id, hook.id), hook.tenant_id, JSON.stringify({ event, type: "CLOUD_HOOK" })],
+      );
       return;
     default:
       throw new Error(`unknown cloud hook type ${JSON.stringify(hook.type)}`);

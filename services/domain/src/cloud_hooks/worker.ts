@@ -1,10 +1,12 @@
-// The delivery worker of the `cloud-hooks` queue, run by the towel: each job is one (event, hook) pair enqueued
-// after a state change (events.ts); the hook is read at delivery time, so a deleted or deactivated hook gets nothing.
+// The delivery worker of the `cloud-hooks` queue, run by the towel: each job is one (event, hook) pair the outbox
+// relay enqueued (outbox.ts); the hook is read at delivery time, so a deleted or deactivated hook gets nothing. The
+// outbox row is marked done once the delivery succeeded, was dropped or was given up.
 import type { Config } from "../../../shared/src/config.ts";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
 import { deliverCloudHook, loadHook, type DeliveryEndpoints } from "./delivery.ts";
 import { CLOUD_HOOK_QUEUE, type CloudHookJobData } from "./events.ts";
+import { markDeliveryDone } from "./outbox.ts";
 
 /** The part of a BullMQ job the delivery worker reads. */
 export interface DeliveryJob {
@@ -44,6 +46,7 @@ export function cloudHookWorker(options: { endpoints?: Partial<DeliveryEndpoints
       const hook = await loadHook(db, hookId);
       if (!hook || !hook.active) {
         log.info(fields, `Cloud hook ${hookId} was ${hook ? "deactivated" : "deleted"} before its delivery; event ${event.id} dropped.`);
+        await markDeliveryDone(db, event.id, hookId, "dropped");
         return { delivered: false };
       }
       const attempt = (job.attemptsMade ?? 0) + 1;
@@ -54,10 +57,15 @@ export function cloudHookWorker(options: { endpoints?: Partial<DeliveryEndpoints
         const last = attempt >= attempts;
         const text = `Cloud hook ${hookId} (${hook.type}) for flow run ${event.flow_run.id} failed, attempt ${attempt} of ${attempts}` +
           `${last ? "; giving up" : "; will retry"}: ${(error as Error).message}`;
-        if (last) log.error({ ...fields, attempt }, text);
-        else log.warn({ ...fields, attempt }, text);
+        if (last) {
+          log.error({ ...fields, attempt }, text);
+          await markDeliveryDone(db, event.id, hookId, "failed");
+        } else {
+          log.warn({ ...fields, attempt }, text);
+        }
         throw error;
       }
+      await markDeliveryDone(db, event.id, hookId, "delivered");
       log.info({ ...fields, attempt, type: hook.type }, `Delivered cloud hook ${hookId} (${hook.type}) for flow run ${event.flow_run.id}: ${event.state.state}.`);
       return { delivered: true };
     },

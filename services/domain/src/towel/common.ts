@@ -71,7 +71,7 @@ export async function queryLogRecords(
   name: string,
   text: string,
   values: unknown[],
-): Promise<(RunLogRecord & { hooked_state_id?: string | null })[]> {
-  const { rows } = await client.query<RunLogRecord & { hooked_state_id?: string | null }>({ name, text, values });
+): Promise<RunLogRecord[]> {
+  const { rows } = await client.query<RunLogRecord>({ name, text, values });
   return rows;
 }

@@ -8,7 +8,6 @@
 // run to its new state.
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
 import { ACTIVE_TASK_STATES } from "../state_classes.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../cloud_hooks/events.ts";
 import {
   HEARTBEAT_CUTOFF_SECONDS,
   LOG_RECORD_COLUMNS,
@@ -35,8 +34,6 @@ export interface LazarusOptions {
   resurrectionAttemptLimit: number;
   batchSize?: number;
   heartbeatCutoffSeconds?: number;
-  /** Where the cloud hooks matching the new states are fired, after commit (v1 fired them from Lazarus too). */
-  cloudHooks?: CloudHooks;
 }
 
 export interface LazarusResult {
@@ -50,7 +47,7 @@ export interface LazarusResult {
 // $1 limit, $2 cutoff seconds, $3 active task states, $4 batch size, $5 rescheduled message, $6 failed message.
 const LAZARUS_SQL = `
 WITH candidate AS (
-  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version, f.version_group_id, COALESCE(fr.times_resurrected, 0) < $1 AS resurrect,
+  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version, COALESCE(fr.times_resurrected, 0) < $1 AS resurrect,
          COALESCE(fr.times_resurrected, 0) + 1 AS attempt
   FROM flow_run fr
   ${FLOW_GROUP_JOIN_SQL}
@@ -85,10 +82,7 @@ states AS (
   RETURNING id, flow_run_id, tenant_id, state
 ),
 logs AS (${insertLogsSql("decided")})
-SELECT ${LOG_RECORD_COLUMNS},
-  (SELECT s.id::text FROM states s WHERE s.flow_run_id = decided.flow_run_id
-     AND ${cloudHookMatchSql("s.state", "s.tenant_id", "decided.version_group_id")}) AS hooked_state_id
-FROM decided ORDER BY flow_run_id`;
+SELECT ${LOG_RECORD_COLUMNS} FROM decided ORDER BY flow_run_id`;
 
 /** One Lazarus pass. */
 export async function runLazarus(db: Pool, options: LazarusOptions): Promise<LazarusResult> {
@@ -102,8 +96,7 @@ export async function runLazarus(db: Pool, options: LazarusOptions): Promise<Laz
       RESCHEDULED_MESSAGE,
       failedMessage(limit),
     ]);
-    await fireCloudHooks(client, options.cloudHooks, rows.map((row) => row.hooked_state_id));
-    const logs = rows.map(({ hooked_state_id: _hooked, ...log }) => log);
+    const logs = rows;
     const rescheduled = logs.filter((log) => log.level === "INFO").map((log) => log.flow_run_id);
     if (rescheduled.length > 0) {
       await client.query({

@@ -18,7 +18,6 @@ import pLimit from "p-limit";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
 import type { Instant } from "../schedules/index.ts";
-import type { CloudHooks } from "../cloud_hooks/events.ts";
 import { scheduleFlowRuns, type ScheduleFailure } from "../scheduling.ts";
 
 export interface SchedulerOptions {
@@ -32,8 +31,6 @@ export interface SchedulerOptions {
   now?: Instant;
   /** Where flows that cannot be scheduled are reported. */
   log?: Logger;
-  /** Where the cloud hooks matching the new runs' Scheduled states are fired. */
-  cloudHooks?: CloudHooks;
 }
 
 export interface SchedulerResult {
@@ -66,7 +63,6 @@ export async function runScheduler(db: Pool, options: SchedulerOptions): Promise
     maxRuns: options.maxRunsPerFlow,
     now: options.now,
     log: options.log,
-    hooks: options.cloudHooks,
     insertGate: pLimit(concurrency),
   };
   const result: SchedulerResult = { flows: 0, runsCreated: 0, failures: [] };

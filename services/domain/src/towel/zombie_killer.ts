@@ -8,7 +8,6 @@
 // Each step is one statement: it locks its candidates (FOR UPDATE SKIP LOCKED), inserts their state rows and their
 // ERROR log rows. The state-insert triggers move the runs to their new states.
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
-import { cloudHookMatchSql, fireCloudHooks, type CloudHooks } from "../cloud_hooks/events.ts";
 import {
   HEARTBEAT_CUTOFF_SECONDS,
   LOG_RECORD_COLUMNS,
@@ -30,8 +29,6 @@ export const ZOMBIE_BATCH_SIZE = 5000;
 export interface ZombieKillerOptions {
   batchSize?: number;
   heartbeatCutoffSeconds?: number;
-  /** Where the cloud hooks matching the failed flow runs' new states are fired, after commit (task runs have none). */
-  cloudHooks?: CloudHooks;
 }
 
 export interface ZombieKillerResult {
@@ -99,7 +96,7 @@ SELECT ${LOG_RECORD_COLUMNS}, retry FROM decided ORDER BY task_run_id`;
 // $1 cutoff seconds, $2 batch size, $3 message.
 const ZOMBIE_FLOW_RUNS_SQL = `
 WITH candidate AS (
-  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version, f.version_group_id
+  SELECT fr.id AS flow_run_id, fr.tenant_id, fr.version
   FROM flow_run fr
   ${FLOW_GROUP_JOIN_SQL}
   WHERE fr.state = 'Cancelling'
@@ -121,10 +118,7 @@ states AS (
   RETURNING id, flow_run_id, tenant_id, state
 ),
 logs AS (${insertLogsSql("decided")})
-SELECT ${LOG_RECORD_COLUMNS},
-  (SELECT s.id::text FROM states s WHERE s.flow_run_id = decided.flow_run_id
-     AND ${cloudHookMatchSql("s.state", "s.tenant_id", "decided.version_group_id")}) AS hooked_state_id
-FROM decided ORDER BY flow_run_id`;
+SELECT ${LOG_RECORD_COLUMNS} FROM decided ORDER BY flow_run_id`;
 
 /** One ZombieKiller pass. */
 export async function runZombieKiller(db: Pool, options: ZombieKillerOptions = {}): Promise<ZombieKillerResult> {
@@ -141,13 +135,12 @@ export async function runZombieKiller(db: Pool, options: ZombieKillerOptions = {
       batchSize,
       ZOMBIE_FLOW_RUN_MESSAGE,
     ]);
-    await fireCloudHooks(client, options.cloudHooks, flowRuns.map((row) => row.hooked_state_id));
     const retried = taskRuns.filter((row) => row.retry).length;
     return {
       taskRunsRetried: retried,
       taskRunsFailed: taskRuns.length - retried,
       flowRunsFailed: flowRuns.length,
-      logs: [...taskRuns.map(({ retry: _retry, ...log }) => log), ...flowRuns.map(({ hooked_state_id: _hooked, ...log }) => log)],
+      logs: [...taskRuns.map(({ retry: _retry, ...log }) => log), ...flowRuns],
     };
   });
 }

@@ -2,7 +2,6 @@
 import type { Config } from "../../../shared/src/config.ts";
 import type { Pool } from "../../../shared/src/database/pool.ts";
 import type { Logger } from "../../../shared/src/logger.ts";
-import type { CloudHooks } from "../../../domain/src/cloud_hooks/events.ts";
 import { normaliseUuid } from "../../../domain/src/inputs.ts";
 
 export interface Context {
@@ -11,8 +10,6 @@ export interface Context {
   log: Logger;
   /** Request headers whose lower-cased name starts with `x-prefect`, keyed by that lower-cased name. */
   headers: Readonly<Record<string, string>>;
-  /** Where flow-run state writes fire the cloud hooks that match them. */
-  hooks: CloudHooks;
 }
 
 /** The agent id an agent sends in `X-PREFECT-AGENT-ID`, when it is a UUID. */
@@ -20,12 +17,9 @@ export function agentIdHeader(context: Context): string | null {
   return normaliseUuid(context.headers["x-prefect-agent-id"]) ?? null;
 }
 
-/**
- * How the API schedules runs: `services.towel.max_scheduled_runs_per_flow` events per flow, problems logged, the
- * new runs' Scheduled states firing cloud hooks.
- */
-export function scheduleOptions(context: Context): { maxRuns: number; log: Logger; hooks: CloudHooks } {
-  return { maxRuns: context.config.services.towel.max_scheduled_runs_per_flow, log: context.log, hooks: context.hooks };
+/** How the API schedules runs: `services.towel.max_scheduled_runs_per_flow` events per flow, problems logged. */
+export function scheduleOptions(context: Context): { maxRuns: number; log: Logger } {
+  return { maxRuns: context.config.services.towel.max_scheduled_runs_per_flow, log: context.log };
 }
 
 /** The Core version a client sends in `X-PREFECT-CORE-VERSION`. */

@@ -20,39 +20,21 @@ export function createPool(connectionString = config().database.connection_url, 
   return pool;
 }
 
-// Work to do once the transaction of a client commits (e.g. enqueueing cloud-hook deliveries for the state rows it
-// wrote), per client inside withTransaction.
-const afterCommitWork = new WeakMap<PoolClient, (() => Promise<void>)[]>();
-
 /**
- * Runs `work` once what `db` wrote is committed: after the COMMIT of the withTransaction that `db` belongs to, or at
- * once when `db` is a pool or a client outside withTransaction (each statement commits by itself). Work registered
- * in a transaction that rolls back is dropped. Work registered inside a savepoint that is rolled back still runs: it
- * must read what it needs from the database (rows that were rolled back are simply not found). `work` must not throw.
+ * Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error. What must follow a commit is written in
+ * the same transaction and relayed (the outbox: domain/src/cloud_hooks/outbox.ts), never run after it in process.
  */
-export async function afterCommit(db: Pool | PoolClient, work: () => Promise<void>): Promise<void> {
-  const pending = afterCommitWork.get(db as PoolClient);
-  if (pending) pending.push(work);
-  else await work();
-}
-
-/** Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error; then the client's afterCommit work. */
 export async function withTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
-  const pending: (() => Promise<void>)[] = [];
-  let result: T;
   try {
-    afterCommitWork.set(client, pending);
     await client.query("BEGIN");
-    result = await work(client);
+    const result = await work(client);
     await client.query("COMMIT");
+    return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    afterCommitWork.delete(client);
     client.release();
   }
-  for (const next of pending) await next();
-  return result;
 }

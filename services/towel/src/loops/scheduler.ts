@@ -5,8 +5,8 @@ import { loop } from "../loop.ts";
 
 const settings = (config: Config) => config.services.towel;
 
-export const SCHEDULER = loop("Scheduler", "towel-scheduler", (config) => settings(config).scheduler_interval_seconds, async ({ db, config, loggerFor, cloudHooks }) => {
-  const result = await runScheduler(db, { maxRunsPerFlow: settings(config).max_scheduled_runs_per_flow, log: loggerFor("Scheduler"), cloudHooks });
+export const SCHEDULER = loop("Scheduler", "towel-scheduler", (config) => settings(config).scheduler_interval_seconds, async ({ db, config, loggerFor }) => {
+  const result = await runScheduler(db, { maxRunsPerFlow: settings(config).max_scheduled_runs_per_flow, log: loggerFor("Scheduler") });
   return {
     message: `Scheduled ${result.runsCreated} flow runs.`,
     counts: { flows: result.flows, runs_created: result.runsCreated, flows_failed: result.failures.length },

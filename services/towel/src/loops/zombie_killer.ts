@@ -8,8 +8,8 @@ export const ZOMBIE_KILLER = loop(
   "ZombieKiller",
   "towel-zombie-killer",
   (config: Config) => config.services.towel.zombie_killer_interval_seconds,
-  async ({ db, cloudHooks }) => {
-    const result = await runZombieKiller(db, { cloudHooks });
+  async ({ db }) => {
+    const result = await runZombieKiller(db);
     return {
       message:
         `Found ${result.taskRunsFailed + result.taskRunsRetried} zombie task runs ` +

@@ -17,7 +17,6 @@ function createFlow(context: Context, input: Omit<Create_Flow_Input, "serialized
     {
       coreVersionCutoff: context.config.core_version_cutoff,
       activateSchedule: (client, flowId) => schedules.activateScheduleOfNewFlow(client, flowId, scheduleOptions(context)),
-      hooks: context.hooks,
     },
   );
 }
@@ -35,7 +34,7 @@ export const flowsResolvers: Resolvers = {
     register_edges: async (_, { input }, context) =>
       ok(await flows.registerEdges(context.db, input.flow_id, input.serialized_edges)),
     delete_flow: async (_, { input }, context) => ok(await flows.deleteFlow(context.db, input.flow_id)),
-    archive_flow: async (_, { input }, context) => ok(await flows.archiveFlow(context.db, input.flow_id, context.hooks)),
+    archive_flow: async (_, { input }, context) => ok(await flows.archiveFlow(context.db, input.flow_id)),
     update_flow_project: async (_, { input }, context) => ({
       id: await flows.updateFlowProject(context.db, input.flow_id, input.project_id),
     }),

@@ -11,7 +11,7 @@ export const runsResolvers: Resolvers = {
     mapped_children: (_, { task_run_id }, context) => runs.mappedChildren(context.db, task_run_id),
   },
   Mutation: {
-    create_flow_run: async (_, { input }, context) => ({ id: await runs.createFlowRun(context.db, input, context.hooks) }),
+    create_flow_run: async (_, { input }, context) => ({ id: await runs.createFlowRun(context.db, input) }),
     set_flow_run_name: async (_, { input }, context) => ok(await runs.setFlowRunName(context.db, input.flow_run_id, input.name)),
     set_task_run_name: async (_, { input }, context) => ok(await runs.setTaskRunName(context.db, input.task_run_id, input.name)),
     set_flow_run_labels: async (_, { input }, context) => ok(await runs.setFlowRunLabels(context.db, input.flow_run_id, input.labels)),

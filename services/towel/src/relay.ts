@@ -1,0 +1,120 @@
+// The outbox relay of a towel replica (services/domain/src/cloud_hooks/outbox.ts): it moves pending cloud-hook
+// deliveries to the delivery queue as soon as their state change commits, and prunes what is done.
+//
+// Every replica runs one; they never move the same row twice at once (the relay claims rows with SKIP LOCKED), so
+// the relay needs no leader and goes on while any replica lives. It does not run on BullMQ's job schedulers: it is
+// what must keep working when the queue store has just lost everything. A pass starts
+// - when the outbox trigger's notification arrives (LISTEN on OUTBOX_CHANNEL, sent when a writing transaction
+//   commits), so a delivery is queued within milliseconds of its state change;
+// - every RELAY_INTERVAL_MS regardless, which covers a lost listening connection, rows a failed pass left, and rows
+//   due to be enqueued again.
+// Passes never overlap within a replica: a wake-up during a pass runs one more pass after it.
+import pg from "pg";
+import type { Pool } from "../../shared/src/database/pool.ts";
+import type { Logger } from "../../shared/src/logger.ts";
+import type { JobProducer } from "../../shared/src/queues.ts";
+import { OUTBOX_CHANNEL, RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayOptions } from "../../domain/src/cloud_hooks/outbox.ts";
+import { pruneLogBatchReceipts } from "../../domain/src/logs.ts";
+
+/** The longest a pending delivery waits for a pass when no notification comes. */
+export const RELAY_INTERVAL_MS = 1_000;
+/** How often the done outbox rows and the expired log batch receipts are pruned. */
+export const PRUNE_INTERVAL_MS = 60_000;
+/** The wait before listening again after the listening connection was lost. */
+const RELISTEN_DELAY_MS = 1_000;
+
+export interface OutboxRelayOptions extends Omit<RelayOptions, "log"> {
+  db: Pool;
+  /** Where the listening connection connects (database.connection_url). */
+  connectionString: string;
+  producer: JobProducer;
+  log: Logger;
+  intervalMs?: number;
+}
+
+export interface OutboxRelay {
+  /** Resolves when no pass is running or owed. */
+  idle(): Promise<void>;
+  /** Stops listening and passing (after the pass in progress) and closes the producer. */
+  stop(): Promise<void>;
+}
+
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, producer, log } = options;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let lastFailure = "";
+
+  const pass = async (): Promise<void> => {
+    do {
+      again = false;
+      try {
+        const result = await relayOutbox(db, producer, { ...options, log });
+        if (result.enqueued + result.dropped > 0) log.debug({ ...result }, "outbox relayed");
+        if (result.enqueued + result.dropped + result.failed >= (options.batchSize ?? RELAY_BATCH_SIZE)) again = true;
+        lastFailure = "";
+      } catch (error) {
+        // one line per distinct failure (a database outage would otherwise log every second)
+        const text = (error as Error).message;
+        if (text !== lastFailure) log.error({ err: error }, `The outbox relay failed (it tries again every ${(options.intervalMs ?? RELAY_INTERVAL_MS) / 1000} s): ${text}`);
+        lastFailure = text;
+      }
+    } while (again && !stopped);
+  };
+  const wake = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = pass().finally(() => (running = undefined));
+  };
+
+  let listener: pg.Client | undefined;
+  let relisten: NodeJS.Timeout | undefined;
+  const listen = () => {
+    if (stopped) return;
+    const client = new pg.Client({ connectionString: options.connectionString });
+    listener = client;
+    const lost = () => {
+      if (listener !== client) return;
+      listener = undefined;
+      client.end().catch(() => {});
+      if (!stopped) relisten = setTimeout(listen, RELISTEN_DELAY_MS);
+    };
+    client.on("error", lost);
+    client.on("end", lost);
+    client.on("notification", wake);
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${OUTBOX_CHANNEL}`))
+      .then(wake, lost);
+  };
+  listen();
+
+  const tick = setInterval(wake, options.intervalMs ?? RELAY_INTERVAL_MS);
+  const prune = setInterval(() => {
+    Promise.all([pruneOutbox(db), pruneLogBatchReceipts(db)]).catch((error: unknown) =>
+      log.warn({ err: error }, `Could not prune the outbox and the log batch receipts: ${(error as Error).message}`),
+    );
+  }, PRUNE_INTERVAL_MS);
+  tick.unref();
+  prune.unref();
+
+  return {
+    async idle() {
+      while (running) await running;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(tick);
+      clearInterval(prune);
+      clearTimeout(relisten);
+      const client = listener;
+      listener = undefined;
+      await Promise.all([client?.end().catch(() => {}), running]);
+      await producer.close();
+    },
+  };
+}
