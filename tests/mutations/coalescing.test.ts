@@ -175,7 +175,7 @@ describe("coalesced set_task_run_states", () => {
       send(other!),
       send(unknown),
       send(other!, { message: "binary \u0000 output" }),
-      send(good!),
+      send(good!, { message: "running again" }),
     ]);
     for (const [result, id] of [[first, good], [second, other], [nul, other], [last, good]] as const) {
       expect(result).toEqual({ data: { set_task_run_states: { states: success(id!) } } });

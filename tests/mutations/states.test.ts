@@ -128,7 +128,8 @@ describe("flow run states", () => {
     const ids = [(await newRun([])).flowRunId, (await newRun([])).flowRunId, (await newRun([])).flowRunId];
     await setFlowRunState(h, ids[1]!, "Pending");
     await setFlowRunState(h, ids[2]!, "Pending");
-    await setFlowRunState(h, ids[2]!, "Pending");
+    // another Pending (the same one again would be taken as a resend: "retried writes" below)
+    await setFlowRunState(h, ids[2]!, "Pending", { message: "still pending" });
     const data = await h.ok(SET_FLOW_RUN_STATES, { input: { states: ids.map((id) => ({ flow_run_id: id, version: 1, state: state("Running") })) } });
     expect(data.set_flow_run_states.states).toEqual(ids.map((id) => ({ id, status: "SUCCESS", message: null })));
     expect(await Promise.all(ids.map(async (id) => (await run(id)).version))).toEqual([2, 3, 4]);
@@ -198,4 +199,97 @@ describe("task run states", () => {
     const message = await h.error(SET_TASK_RUN_STATES, { input: { states: [{ task_run_id: fake, state: state("Success") }] } });
     expect(message).toBe(`State update failed for task run ID ${fake}`);
   });
+});
+
+// docs/operations.md, "Retried writes": a client that lost the answer to a state write sends it again (Prefect Core:
+// up to six times over about a minute); the resend gets the first answer and writes nothing.
+describe("retried writes", () => {
+  const count = async (table: "flow_run_state" | "task_run_state", column: string, id: string) =>
+    (await h.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [id])).rows[0].n;
+
+  test("a flow-run state sent again is answered as the first time and stored once; another state is stored", async () => {
+    const { flowRunId } = await newRun([]);
+    const input = { input: { states: [{ flow_run_id: flowRunId, version: 1, state: state("Running", { message: "Running flow." }) }] } };
+    const first = await h.ok(SET_FLOW_RUN_STATES, input);
+    expect(await h.ok(SET_FLOW_RUN_STATES, input)).toEqual(first);
+    expect(await h.ok(SET_FLOW_RUN_STATES, input)).toEqual(first);
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(2);
+    expect((await run(flowRunId)).version).toBe(2);
+    await setFlowRunState(h, flowRunId, "Success");
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(3);
+  });
+
+  test("what is not a resend: another version, a state older than the window, a later item of the same run", async () => {
+    const { flowRunId } = await newRun([]);
+    const running = (version: number | null) => ({ flow_run_id: flowRunId, version, state: state("Running") });
+    await h.ok(SET_FLOW_RUN_STATES, { input: { states: [running(1)] } });
+    // the run is at version 2 now: a client that saw version 2 is not resending the write it made at version 1
+    await h.ok(SET_FLOW_RUN_STATES, { input: { states: [running(2)] } });
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(3);
+    await h.db.query("UPDATE flow_run SET state_timestamp = now() - interval '121 seconds' WHERE id = $1", [flowRunId]);
+    await h.ok(SET_FLOW_RUN_STATES, { input: { states: [running(null)] } });
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(4);
+    // one batch naming the run twice: only its first item can be a resend
+    await h.ok(SET_FLOW_RUN_STATES, { input: { states: [running(null), running(null)] } });
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(5);
+  });
+
+  test("a bare state the server gave a start time is the same state when sent again", async () => {
+    const { flowRunId } = await newRun([]);
+    const input = { input: { states: [{ flow_run_id: flowRunId, state: { type: "Scheduled", message: "again" } }] } };
+    await h.ok(SET_FLOW_RUN_STATES, input);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await h.ok(SET_FLOW_RUN_STATES, input);
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(2);
+  });
+
+  test("Submitted: the agent that submitted the run may send it again; another agent, or none, is refused", async () => {
+    const { flowRunId, tenantId } = await newRun([]);
+    const REGISTER = `mutation($t: UUID, $name: String) { register_agent(input: {tenant_id: $t, type: "LocalAgent", name: $name}) { id } }`;
+    const [a, b] = [(await h.ok(REGISTER, { t: tenantId, name: "a" })).register_agent.id, (await h.ok(REGISTER, { t: tenantId, name: "b" })).register_agent.id];
+    const input = { input: { states: [{ flow_run_id: flowRunId, version: 1, state: state("Submitted", { message: "Submitted for execution" }) }] } };
+    const first = await h.ok(SET_FLOW_RUN_STATES, input, { "X-PREFECT-AGENT-ID": a });
+    expect(await h.ok(SET_FLOW_RUN_STATES, input, { "X-PREFECT-AGENT-ID": a })).toEqual(first);
+    expect(await h.error(SET_FLOW_RUN_STATES, input, { "X-PREFECT-AGENT-ID": b })).toBe("State update failed: this run has already been submitted.");
+    expect(await h.error(SET_FLOW_RUN_STATES, input)).toBe("State update failed: this run has already been submitted.");
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(2);
+  });
+
+  test("a task-run state sent again (alone or in a coalesced statement) is stored once, with its cached inputs", async () => {
+    const { flowRunId } = await newRun([task("a")]);
+    await setFlowRunState(h, flowRunId, "Running");
+    const [taskRun] = await taskRuns(flowRunId);
+    const inputs = { x: { type: "SafeResult", value: 1 } };
+    await setTaskRunState(h, taskRun.id, "Pending", { cached_inputs: inputs });
+    const running = { input: { states: [{ task_run_id: taskRun.id, version: 2, state: state("Running", { message: "Starting task run." }) }] } };
+    await h.ok(SET_TASK_RUN_STATES, running);
+    // the stored Running carries the Pending's cached inputs; the resend (without them) is still the same state
+    const answers = await Promise.all([h.ok(SET_TASK_RUN_STATES, running), h.ok(SET_TASK_RUN_STATES, running)]);
+    expect(answers).toEqual([answers[0], answers[0]]);
+    const rows = (await h.db.query("SELECT version, state, serialized_state FROM task_run_state WHERE task_run_id = $1 ORDER BY version", [taskRun.id])).rows;
+    expect(rows.map((row) => [row.version, row.state])).toEqual([[1, "Pending"], [2, "Pending"], [3, "Running"]]);
+    expect(rows[2].serialized_state.cached_inputs).toEqual(inputs);
+  });
+});
+
+describe("many states of one run in one request", () => {
+  test("a batch of 2,000 states for one task run is written in order, the run ending with the last", async () => {
+    const { flowRunId } = await newRun([task("a")]);
+    await setFlowRunState(h, flowRunId, "Running");
+    const [taskRun] = await taskRuns(flowRunId);
+    const states = Array.from({ length: 2000 }, (_, i) => ({ task_run_id: taskRun.id, state: state(i % 2 ? "Running" : "Retrying", { message: `step ${i}` }) }));
+    await h.ok(SET_TASK_RUN_STATES, { input: { states } });
+    const after = (await h.db.query("SELECT version, state, state_message FROM task_run WHERE id = $1", [taskRun.id])).rows[0];
+    expect(after).toEqual({ version: 2001, state: "Running", state_message: "step 1999" });
+    const versions = (await h.db.query("SELECT version FROM task_run_state WHERE task_run_id = $1 ORDER BY timestamp, version", [taskRun.id])).rows.map((row) => row.version);
+    expect(versions).toEqual(Array.from({ length: 2001 }, (_, i) => i + 1));
+  });
+});
+
+test("a request over MAX_STATES_PER_REQUEST is refused whole, in our words", async () => {
+  const { flowRunId } = await newRun([task("a")]);
+  const [taskRun] = await taskRuns(flowRunId);
+  const states = Array.from({ length: 10_001 }, () => ({ task_run_id: taskRun.id, state: { type: "Pending" } }));
+  expect(await h.error(SET_TASK_RUN_STATES, { input: { states } })).toBe("A request may set at most 10000 states; this one sets 10001. Send them in several requests.");
+  expect((await h.db.query("SELECT count(*)::int AS n FROM task_run_state WHERE task_run_id = $1", [taskRun.id])).rows[0].n).toBe(1);
 });

@@ -1,6 +1,7 @@
 // Setting flow-run and task-run states (docs/v1-compatibility.md, Writing states).
 //
-// v1 did no transition validation and ignored the `version` inputs; so do we. What we fix (docs/domain.md):
+// v1 did no transition validation and ignored the `version` inputs; so do we (a `version` only helps recognise a
+// write sent again, below). What we fix (docs/domain.md):
 // - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
 //   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
 // - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
@@ -8,7 +9,12 @@
 //   all-or-nothing on its own;
 // - the Submitted lock lives in Postgres (a Submitted state on the run in the last 30 s), so it holds across
 //   replicas and restarts, and it ends when the run is queued again (a Restart within the 30 s);
-// - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement.
+// - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement;
+// - a write sent again (a client retrying after it lost the answer) is answered without writing a second state
+//   (RESENT_STATE_WINDOW_SECONDS);
+// - N states of one run in one request cost O(N): no step of the statement compares an item with all earlier ones,
+//   and the state trigger writes the run once (migration 000007); a request holds its runs' locks for that one
+//   statement, and is refused beyond MAX_STATES_PER_REQUEST items.
 import pg from "pg";
 import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError } from "./errors.ts";
@@ -35,6 +41,21 @@ const PYTHON_STR_OVERHEAD = 49;
 /** How long a Submitted state keeps a second Submitted away. */
 export const SUBMITTED_LOCK_SECONDS = 30;
 
+/**
+ * A state write equal to the one that gave the run its current state less than this many seconds ago is that write
+ * sent again, and is answered as it was without writing anything (docs/operations.md, "Retried writes"). Prefect Core
+ * resends a request whose answer it lost (a connection reset, a 5xx) up to six times with backoff, about a minute in
+ * all; a client repeating a state on purpose within two minutes changes nothing by it but the run's version.
+ */
+export const RESENT_STATE_WINDOW_SECONDS = 120;
+
+/**
+ * Most states one set_flow_run_states or set_task_run_states request may set. Clients send one (Core) or a few (the
+ * UI; its Restart sets one per failed task run of a flow run); the cost of a request grows linearly, and the bound
+ * keeps one request from holding its runs' locks for more than a fraction of a second.
+ */
+export const MAX_STATES_PER_REQUEST = 10_000;
+
 export const STATE_TOO_LARGE = "State payload is too large.";
 export const ALREADY_SUBMITTED = "State update failed: this run has already been submitted.";
 
@@ -51,6 +72,8 @@ interface PreparedState {
   type: string;
   message: string | null;
   start_time: string | null;
+  /** The state came without a start time and got the time of writing (so a resend of it differs in that only). */
+  start_filled: boolean;
 }
 
 /**
@@ -73,7 +96,8 @@ export function prepareState(sent: unknown, at?: string): PreparedState {
     start_time = normaliseDateTime(record.start_time) ?? null;
     if (start_time === null) throw new ApiError(`Invalid state: could not parse start_time ${JSON.stringify(record.start_time)}.`);
   }
-  return { state: record, type, message, start_time };
+  const start_filled = (sent as SerializedState).start_time == null && record.start_time != null;
+  return { state: record, type, message, start_time, start_filled };
 }
 
 /** A Core state as its serialized form, for the states the server writes itself (with its constructor's defaults). */
@@ -87,9 +111,23 @@ export function serializedState(type: string, message: string, extra: Record<str
  */
 const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
   SELECT (i.value->>'grp')::int AS grp, (i.value->>'ord')::int AS ord, (i.value->>'${idColumn}')::uuid AS ${idColumn}, i.value->'state' AS state,
-         i.value->>'type' AS type, i.value->>'message' AS message, (i.value->>'start_time')::timestamptz AS start_time
+         i.value->>'type' AS type, i.value->>'message' AS message, (i.value->>'start_time')::timestamptz AS start_time,
+         (i.value->>'start_filled')::boolean AS start_filled, (i.value->>'version')::int AS sent_version
   FROM jsonb_array_elements($1::jsonb) AS i
 )`;
+
+/**
+ * SQL condition: the `item` (a row with `first`, `start_filled`, `sent_version`, `run_version`, `run_state_timestamp`,
+ * `run_serialized_state`) is the write that gave its run its current state, sent again (RESENT_STATE_WINDOW_SECONDS):
+ * the first item of its run in the statement; the run's state written less than `window` seconds ago; `stored` (the
+ * state the item would store) equal to the run's, a start time the server filled in left out of the comparison; and
+ * a `version` sent with it (Core sends one with its running states) one below the run's, the version the client saw
+ * when it sent the write the first time.
+ */
+const resentSql = (item: string, stored: string, window: string) => `(${item}.first AND ${item}.run_state_timestamp > now() - make_interval(secs => ${window})
+    AND (${item}.sent_version IS NULL OR ${item}.sent_version = ${item}.run_version - 1)
+    AND CASE WHEN ${item}.start_filled THEN ${item}.run_serialized_state - 'start_time' = ${stored} - 'start_time'
+             ELSE ${item}.run_serialized_state = ${stored} END) IS TRUE`;
 
 // One statement sets every state of a batch of flow runs (Postgres runs every data-modifying CTE to completion
 // whether or not the final SELECT reads it). $1: the batch as one group (statementInput); $2: the agent id header
@@ -97,33 +135,46 @@ const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
 const SET_FLOW_RUN_STATES_SQL = `
 WITH ${batchInput("flow_run_id")},
 run AS (
-  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp
+  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp, fr.serialized_state, fr.agent_id
   FROM flow_run fr WHERE fr.id IN (SELECT flow_run_id FROM input)
   ORDER BY fr.id
   FOR NO KEY UPDATE
 ),
+item AS (
+  SELECT input.*, run.id AS run_id, run.tenant_id, run.version AS run_version, run.state AS run_state,
+    run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state, run.agent_id AS run_agent_id,
+    row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) = 1 AS first
+  FROM input LEFT JOIN run ON run.id = input.flow_run_id
+),
+-- a Submitted state claims the run for one agent: only the agent that submitted it can send it again
+judged AS (
+  SELECT item.*, ${resentSql("item", "item.state", "$7")}
+    AND (item.type <> 'Submitted' OR item.run_agent_id = $2::uuid) IS TRUE AS resent
+  FROM item
+),
 checked AS (
-  SELECT input.*, run.tenant_id, run.version + row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) AS version,
+  SELECT j.*, j.run_version + row_number() OVER (PARTITION BY j.flow_run_id, j.resent ORDER BY j.ord) AS version,
     CASE
-      WHEN run.id IS NULL THEN 'State update failed for flow run ID ' || input.flow_run_id
-      WHEN input.type = 'Submitted' AND (
-        count(*) FILTER (WHERE input.type = 'Submitted')
-          OVER (PARTITION BY input.flow_run_id ORDER BY input.ord ROWS UNBOUNDED PRECEDING) > 1
-        OR (run.state = 'Submitted' AND run.state_timestamp > now() - make_interval(secs => $3))
-        OR EXISTS (SELECT 1 FROM flow_run_state s WHERE s.flow_run_id = input.flow_run_id AND s.state = 'Submitted'
+      WHEN j.resent THEN NULL
+      WHEN j.run_id IS NULL THEN 'State update failed for flow run ID ' || j.flow_run_id
+      WHEN j.type = 'Submitted' AND (
+        count(*) FILTER (WHERE j.type = 'Submitted')
+          OVER (PARTITION BY j.flow_run_id, j.resent ORDER BY j.ord ROWS UNBOUNDED PRECEDING) > 1
+        OR (j.run_state = 'Submitted' AND j.run_state_timestamp > now() - make_interval(secs => $3))
+        OR EXISTS (SELECT 1 FROM flow_run_state s WHERE s.flow_run_id = j.flow_run_id AND s.state = 'Submitted'
                    AND s.timestamp > now() - make_interval(secs => $3)
                    -- a run queued again since (a restart) may be submitted again
                    AND NOT EXISTS (SELECT 1 FROM flow_run_state later WHERE later.flow_run_id = s.flow_run_id
                                    AND later.version > s.version AND later.state = ANY($6::text[]))))
       THEN '${ALREADY_SUBMITTED}'
     END AS error
-  FROM input LEFT JOIN run ON run.id = input.flow_run_id
+  FROM judged j
 ),
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
 inserted AS (
   INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
   SELECT c.tenant_id, c.flow_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.state, clock_timestamp()
-  FROM checked c, ok WHERE ok.ok
+  FROM checked c, ok WHERE ok.ok AND NOT c.resent
   ORDER BY c.ord
   RETURNING id
 ),
@@ -133,14 +184,14 @@ touched AS (
     agent_id = CASE WHEN t.submitted AND EXISTS (SELECT 1 FROM agent WHERE agent.id = $2::uuid) THEN $2::uuid ELSE fr.agent_id END
   FROM (
     SELECT flow_run_id, bool_or(type = ANY($4::text[]) OR type = 'Submitted') AS beats, bool_or(type = 'Submitted') AS submitted
-    FROM checked GROUP BY flow_run_id
+    FROM checked WHERE NOT resent GROUP BY flow_run_id
   ) t, ok
   WHERE ok.ok AND fr.id = t.flow_run_id AND (t.beats OR t.submitted)
   RETURNING fr.id
 ),
 cancelled AS (
   SELECT DISTINCT ON (flow_run_id) flow_run_id, state, message FROM checked, ok
-  WHERE ok.ok AND type = 'Cancelled' ORDER BY flow_run_id, ord DESC
+  WHERE ok.ok AND NOT resent AND type = 'Cancelled' ORDER BY flow_run_id, ord DESC
 ),
 cascade_runs AS (
   SELECT tr.id, tr.tenant_id, tr.version, c.state, c.message FROM task_run tr JOIN cancelled c ON c.flow_run_id = tr.flow_run_id
@@ -168,40 +219,57 @@ SELECT c.ord, c.flow_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
 const SET_TASK_RUN_STATES_SQL = `
 WITH ${batchInput("task_run_id")},
 run AS (
-  SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state
+  SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state, tr.state_timestamp
   FROM task_run tr WHERE tr.id IN (SELECT task_run_id FROM input)
   ORDER BY tr.id
   FOR NO KEY UPDATE
 ),
-checked AS (
-  SELECT input.*, run.tenant_id, run.version AS run_version, run.serialized_state->'cached_inputs' AS run_inputs,
+item AS (
+  SELECT input.*, run.id AS run_id, run.tenant_id, run.version AS run_version, run.flow_run_id AS run_flow_run_id,
+    run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state,
+    run.serialized_state->'cached_inputs' AS run_inputs,
     COALESCE(input.state->'cached_inputs', 'null'::jsonb) NOT IN ('null'::jsonb, '{}'::jsonb) AS has_inputs,
-    CASE
-      WHEN run.id IS NULL THEN 'State update failed for task run ID ' || input.task_run_id
-      WHEN input.type = ANY($2::text[]) AND fr.state IS DISTINCT FROM 'Running' THEN
-        'State update failed for task run ID ' || input.task_run_id || ': provided a running state but associated flow run '
-        || run.flow_run_id || ' is not in a running state.'
-    END AS error
-  FROM input LEFT JOIN run ON run.id = input.task_run_id LEFT JOIN flow_run fr ON fr.id = run.flow_run_id
+    row_number() OVER (PARTITION BY input.task_run_id ORDER BY input.ord) = 1 AS first
+  FROM input LEFT JOIN run ON run.id = input.task_run_id
 ),
--- the items of the groups without an error, applied one after another: their version, and the cached inputs of the
--- run's latest state before them (those of the last earlier item that brought some, else the run's current ones)
+-- the first item of a run would store the run's cached inputs when it brings none
+judged AS (
+  SELECT item.*, ${resentSql("item", "first_stored.state", "$3")} AS resent
+  FROM item CROSS JOIN LATERAL (SELECT CASE
+    WHEN NOT item.has_inputs AND jsonb_typeof(item.run_inputs) = 'object' AND item.run_inputs <> '{}'::jsonb
+    THEN jsonb_set(item.state, '{cached_inputs}', item.run_inputs) ELSE item.state END AS state) first_stored
+),
+checked AS (
+  SELECT j.*,
+    CASE
+      WHEN j.resent THEN NULL
+      WHEN j.run_id IS NULL THEN 'State update failed for task run ID ' || j.task_run_id
+      WHEN j.type = ANY($2::text[]) AND fr.state IS DISTINCT FROM 'Running' THEN
+        'State update failed for task run ID ' || j.task_run_id || ': provided a running state but associated flow run '
+        || j.run_flow_run_id || ' is not in a running state.'
+    END AS error
+  FROM judged j LEFT JOIN flow_run fr ON fr.id = j.run_flow_run_id
+),
+-- the items to write (not resent, of the groups without an error), applied one after another: their version, and
+-- the place of the last item up to them that brought cached inputs (whose inputs a later item without any gets;
+-- before the first such item, the run's current ones)
 ready AS (
-  SELECT c.*, c.run_version + row_number() OVER w AS version,
-    COALESCE((jsonb_agg(c.state->'cached_inputs') FILTER (WHERE c.has_inputs) OVER w) -> -1, c.run_inputs) AS latest_inputs
-  FROM checked c WHERE c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
+  SELECT c.*, c.run_version + row_number() OVER w AS version, max(CASE WHEN c.has_inputs THEN c.ord END) OVER w AS inputs_ord
+  FROM checked c WHERE NOT c.resent AND c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
   WINDOW w AS (PARTITION BY c.task_run_id ORDER BY c.ord)
 ),
 inserted AS (
   INSERT INTO task_run_state (tenant_id, task_run_id, version, state, message, result, start_time, serialized_state, timestamp)
   SELECT c.tenant_id, c.task_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time,
     CASE
-      WHEN NOT c.has_inputs AND jsonb_typeof(c.latest_inputs) = 'object' AND c.latest_inputs <> '{}'::jsonb
-      THEN jsonb_set(c.state, '{cached_inputs}', c.latest_inputs)
+      WHEN NOT c.has_inputs AND jsonb_typeof(latest.inputs) = 'object' AND latest.inputs <> '{}'::jsonb
+      THEN jsonb_set(c.state, '{cached_inputs}', latest.inputs)
       ELSE c.state
     END,
     clock_timestamp()
   FROM ready c
+  LEFT JOIN ready source ON source.ord = c.inputs_ord
+  CROSS JOIN LATERAL (SELECT COALESCE(source.state->'cached_inputs', c.run_inputs) AS inputs) latest
   ORDER BY c.ord
   RETURNING task_run_id
 )
@@ -214,11 +282,22 @@ interface BatchRow {
 
 type BatchItem = ReturnType<typeof toBatch>[number];
 
-function toBatch(items: { id: string; state: unknown }[], idKey: "flow_run_id" | "task_run_id") {
+function toBatch(items: { id: string; state: unknown; version?: number | null }[], idKey: "flow_run_id" | "task_run_id") {
+  if (items.length > MAX_STATES_PER_REQUEST) {
+    throw new ApiError(`A request may set at most ${MAX_STATES_PER_REQUEST} states; this one sets ${items.length}. Send them in several requests.`);
+  }
   const at = isoUtc(now());
   return items.map((item) => {
     const prepared = prepareState(item.state, at);
-    return { [idKey]: item.id, state: prepared.state, type: prepared.type, message: prepared.message, start_time: prepared.start_time };
+    return {
+      [idKey]: item.id,
+      state: prepared.state,
+      type: prepared.type,
+      message: prepared.message,
+      start_time: prepared.start_time,
+      start_filled: prepared.start_filled,
+      version: item.version ?? null,
+    };
   });
 }
 
@@ -240,13 +319,17 @@ function results(rows: BatchRow[]): StateItemResult[] {
  * The cloud hooks matching the new states are owed through the outbox, in the same transaction
  * (cloud_hooks/outbox.ts).
  */
-export async function setFlowRunStates(db: Queryable, items: { flow_run_id: string; state: unknown }[], agentId: string | null = null): Promise<StateItemResult[]> {
+export async function setFlowRunStates(
+  db: Queryable,
+  items: { flow_run_id: string; state: unknown; version?: number | null }[],
+  agentId: string | null = null,
+): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
-  const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state })), "flow_run_id");
+  const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state, version: item.version })), "flow_run_id");
   const { rows } = await db.query<BatchRow>({
     name: "mutations.set_flow_run_states",
     text: SET_FLOW_RUN_STATES_SQL,
-    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES],
+    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES, RESENT_STATE_WINDOW_SECONDS],
   });
   return results(rows);
 }
@@ -273,7 +356,7 @@ async function writeTaskRunStates(db: Queryable, groups: BatchItem[][]): Promise
   const { rows } = await db.query<BatchRow & { grp: number }>({
     name: "mutations.set_task_run_states",
     text: SET_TASK_RUN_STATES_SQL,
-    values: [statementInput(groups), RUNNING_STATES],
+    values: [statementInput(groups), RUNNING_STATES, RESENT_STATE_WINDOW_SECONDS],
   });
   const byGroup = groups.map((): BatchRow[] => []);
   for (const row of rows) byGroup[row.grp]!.push(row);
@@ -288,9 +371,9 @@ const taskRunStateWriters = new WeakMap<Pool, (batch: BatchItem[]) => Promise<Ba
  * all-or-nothing on its own; a larger call, or a call on a client (inside the caller's transaction), sends its own
  * statement.
  */
-export async function setTaskRunStates(db: Queryable, items: { task_run_id: string; state: unknown }[]): Promise<StateItemResult[]> {
+export async function setTaskRunStates(db: Queryable, items: { task_run_id: string; state: unknown; version?: number | null }[]): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
-  const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state })), "task_run_id");
+  const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state, version: item.version })), "task_run_id");
   if (!(db instanceof pg.Pool) || batch.length >= SHARED_STATEMENT_MAX_ITEMS) return results((await writeTaskRunStates(db, [batch]))[0]!);
   let write = taskRunStateWriters.get(db);
   if (!write) {
