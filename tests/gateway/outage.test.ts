@@ -5,7 +5,7 @@ import { createServer as createTcpServer, connect, type AddressInfo, type Server
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { OUTAGE_REPORT_INTERVAL_MS } from "../../services/gateway/src/subgraphs.ts";
+import { OUTAGE_REPORT_INTERVAL_MS } from "../../services/shared/src/outages.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { seed } from "../postgraphile/seed.ts";
 import { post, startStack, type Stack } from "./helpers.ts";

@@ -15,6 +15,7 @@ import type { Config } from "../../shared/src/config.ts";
 import { prefectHeaders } from "../../shared/src/http.ts";
 import { internalSecret } from "../../shared/src/internal_auth.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
+import { OutageLog } from "../../shared/src/outages.ts";
 import { SCALAR_INPUTS } from "../../domain/src/scalars.ts";
 import { Router, type Verdict } from "./fastpath.ts";
 import { costRefusal, documentLimits, selectionLimitsRule, type DocumentLimits } from "./limits.ts";
@@ -23,7 +24,6 @@ import {
   inProcessDataGraph,
   inProcessMutations,
   MUTATIONS,
-  OutageLog,
   remoteSubgraph,
   SubgraphDataSource,
   type GatewayContext,
@@ -174,7 +174,7 @@ export class Gateway {
     this.#log = log;
     this.#fastPath = settings.fast_path;
     this.#limits = documentLimits(config);
-    this.#outages = new OutageLog(log);
+    this.#outages = new OutageLog(log, { field: "subgraph", failed: "subgraph request failed", recovered: "subgraph answers again" });
     this.subgraphs = new Map(subgraphs.map((s) => [s.name, s]));
     const inProcess = subgraphs.every((s) => s.url.startsWith("inproc://"));
     const pollIntervalInMs = inProcess ? 0 : settings.poll_interval_seconds * 1000;
@@ -349,7 +349,7 @@ export class Gateway {
         headers,
         signal,
       );
-      this.#outages.answered(name);
+      this.#outages.recovered(name);
       if (typeof answer === "string") return passedOn(answer);
       const response = answer;
       // A subgraph refusing the request as a whole (e.g. a variable its scalar rejects) answers without `data`:

@@ -19,6 +19,7 @@ import { prefectHeaders, SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.t
 import { INTERNAL_SECRET_HEADER } from "../../shared/src/internal_auth.ts";
 import type { GraphQLRequest, GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import type { OutageLog } from "../../shared/src/outages.ts";
 
 export const DATA_GRAPH = "postgraphile";
 export const MUTATIONS = "mutations";
@@ -199,39 +200,6 @@ export interface GatewayContext {
   signal?: AbortSignal;
 }
 
-/** How often an outage of one subgraph is reported while it lasts. */
-export const OUTAGE_REPORT_INTERVAL_MS = 10_000;
-
-/**
- * The log of subgraph request failures: during an outage every request fails, so each subgraph's failures are
- * reported at most once per OUTAGE_REPORT_INTERVAL_MS, in one line (the error's text, no stack) with the number of
- * failures since the last report, and its recovery once.
- */
-export class OutageLog {
-  readonly #log: Pick<Logger, "warn" | "info">;
-  readonly #failing = new Map<string, { reportedAt: number; since: number }>();
-
-  constructor(log: Pick<Logger, "warn" | "info">) {
-    this.#log = log;
-  }
-
-  failed(subgraph: string, error: Error): void {
-    const now = Date.now();
-    const outage = this.#failing.get(subgraph);
-    if (outage && now - outage.reportedAt < OUTAGE_REPORT_INTERVAL_MS) {
-      outage.since++;
-      return;
-    }
-    this.#log.warn({ subgraph, error: error.message, failuresSinceLastReport: outage?.since ?? 0 }, "subgraph request failed");
-    this.#failing.set(subgraph, { reportedAt: now, since: 0 });
-  }
-
-  answered(subgraph: string): void {
-    if (this.#failing.size === 0 || !this.#failing.delete(subgraph)) return;
-    this.#log.info({ subgraph }, "subgraph answers again");
-  }
-}
-
 /** The query planner's view of a subgraph. */
 export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   readonly subgraph: Subgraph;
@@ -252,7 +220,7 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
         headers,
         context?.signal,
       );
-      this.#outages.answered(this.subgraph.name);
+      this.#outages.recovered(this.subgraph.name);
       return response as GatewayGraphQLResponse;
     } catch (error) {
       if (!context?.signal?.aborted) this.#outages.failed(this.subgraph.name, error as Error);

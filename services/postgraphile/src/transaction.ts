@@ -10,6 +10,7 @@
 import type pg from "pg";
 import { getOperationAST, GraphQLError, type ExecutionResult } from "graphql";
 import { makeWithPgClientViaPgClientAlreadyInTransaction } from "postgraphile/adaptors/pg";
+import { withPoolClient } from "../../shared/src/database/pool.ts";
 
 /** A response for a request that could not run (the error is masked and logged like any other). */
 const failed = (error: unknown): ExecutionResult => ({
@@ -28,33 +29,30 @@ export function makeRequestTransactionPlugin(pool: pg.Pool): GraphileConfig.Plug
           const { document, operationName, contextValue } = event.args;
           if (getOperationAST(document, operationName)?.operation !== "mutation") return next();
           const context = contextValue as { withPgClient?: unknown };
-          let client: pg.PoolClient;
-          try {
-            client = await pool.connect();
-          } catch (error) {
-            return failed(error);
-          }
           const original = context.withPgClient;
-          let broken = false;
           try {
-            await client.query("begin");
-            context.withPgClient = makeWithPgClientViaPgClientAlreadyInTransaction(client, true);
-            const result = await next();
-            if (Symbol.asyncIterator in result) throw new Error("streamed mutation results are not supported");
-            if (result.errors?.length) {
-              await client.query("rollback");
-              return { data: null, errors: result.errors };
-            }
-            await client.query("commit");
-            return result;
-          } catch (error) {
-            await client.query("rollback").catch(() => {
-              broken = true;
+            return await withPoolClient(pool, async (client, discard) => {
+              try {
+                await client.query("begin");
+                context.withPgClient = makeWithPgClientViaPgClientAlreadyInTransaction(client, true);
+                const result = await next();
+                if (Symbol.asyncIterator in result) throw new Error("streamed mutation results are not supported");
+                if (result.errors?.length) {
+                  await client.query("rollback");
+                  return { data: null, errors: result.errors };
+                }
+                await client.query("commit");
+                return result;
+              } catch (error) {
+                await client.query("rollback").catch(discard);
+                return failed(error);
+              } finally {
+                context.withPgClient = original;
+              }
             });
+          } catch (error) {
+            // no client could be had
             return failed(error);
-          } finally {
-            context.withPgClient = original;
-            client.release(broken);
           }
         },
       },

@@ -5,6 +5,7 @@
 import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { OutageLog } from "../../shared/src/outages.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
 import { settlesWithin } from "../../shared/src/timeouts.ts";
 import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
@@ -22,8 +23,8 @@ const KEEP_FAILED_JOBS = 500;
  * (docs/operations.md, "The towel"). The global concurrency of 1 still holds: the job of the dead replica counts as
  * running until it is put back.
  */
-export const LOCK_DURATION_MS = 10_000;
-export const STALLED_CHECK_MS = 5_000;
+export const LOCK_DURATION_MS = 8_000;
+export const STALLED_CHECK_MS = 4_000;
 /** Connections of the towel's own database pool (a Scheduler pass uses up to three at a time, the other passes one). */
 const POOL_SIZE = 4;
 /**
@@ -83,12 +84,14 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
   const context: TowelContext = { db, config, loggerFor, hooks: options.hooks ?? {} };
   let backend: QueueBackend | undefined;
   let relay: OutboxRelay | undefined;
+  // a lost queue connection makes every queue and worker report every reconnect attempt: one line per queue per 10 s
+  const queueOutages = new OutageLog(log, { field: "queue", failed: "The queue connection failed; the loops wait for it.", recovered: "The queue works again." });
   const running: Running[] = [];
   const active = new Set<Promise<unknown>>();
   try {
     backend = createQueueBackend(config);
     for (const definition of definitions) {
-      const onError = (error: Error) => context.loggerFor(definition.name).error({ err: error }, `Queue error: ${error.message}`);
+      const onError = (error: Error) => queueOutages.failed(definition.queue, error);
       const entry: Running = { definition, queue: backend.createQueue(definition.queue, onError) };
       running.push(entry);
       await prepareQueue(entry, config);
@@ -114,9 +117,12 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
         ...options.delivery,
       });
     }
-    // A Redis that restarted may have lost the schedulers and the concurrency settings: put them back.
+    // A Redis that restarted may have lost the schedulers, the concurrency settings and the delivery jobs: put them
+    // back.
     backend.onReconnect(() => {
       log.info("Queue connection re-established; re-creating the loop schedulers.");
+      queueOutages.recoveredAll();
+      relay?.requeue();
       for (const entry of running) {
         prepareQueue(entry, config).catch((error: unknown) =>
           log.error({ err: error, queue: entry.definition.queue }, "Could not re-create a loop scheduler"),

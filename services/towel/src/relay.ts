@@ -13,6 +13,8 @@ import pg from "pg";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import type { JobProducer } from "../../shared/src/queues.ts";
+import { OutageLog } from "../../shared/src/outages.ts";
+import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
 import { OUTBOX_CHANNEL, RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayOptions } from "../../domain/src/cloud_hooks/outbox.ts";
 import { pruneLogBatchReceipts } from "../../domain/src/logs.ts";
 
@@ -23,7 +25,7 @@ export const PRUNE_INTERVAL_MS = 60_000;
 /** The wait before listening again after the listening connection was lost. */
 const RELISTEN_DELAY_MS = 1_000;
 
-export interface OutboxRelayOptions extends Omit<RelayOptions, "log"> {
+export interface OutboxRelayOptions extends RelayOptions {
   db: Pool;
   /** Where the listening connection connects (database.connection_url). */
   connectionString: string;
@@ -33,6 +35,11 @@ export interface OutboxRelayOptions extends Omit<RelayOptions, "log"> {
 }
 
 export interface OutboxRelay {
+  /**
+   * Enqueues every delivery not done again on the next pass, however recently it was enqueued: the queue store came
+   * back and may have lost its jobs (a Redis restarted without persistence). A job still there makes it a no-op.
+   */
+  requeue(): void;
   /** Resolves when no pass is running or owed. */
   idle(): Promise<void>;
   /** Stops listening and passing (after the pass in progress) and closes the producer. */
@@ -41,18 +48,32 @@ export interface OutboxRelay {
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, producer, log } = options;
+  // the delivery queue refusing jobs (Redis down): one line per 10 s while it lasts, one when it accepts them again
+  const refusals = new OutageLog(log, {
+    field: "queue",
+    failed: "The delivery queue refuses jobs; the deliveries wait in the outbox and are enqueued once it accepts them again.",
+    recovered: "The delivery queue accepts jobs again.",
+  });
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
+  // set by requeue(): every row enqueued before it is enqueued again, batch after batch
+  let requeueBefore: Date | undefined;
   let lastFailure = "";
 
   const pass = async (): Promise<void> => {
     do {
       again = false;
       try {
-        const result = await relayOutbox(db, producer, { ...options, log });
-        if (result.enqueued + result.dropped > 0) log.debug({ ...result }, "outbox relayed");
+        const result = await relayOutbox(db, producer, { ...options, ...(requeueBefore ? { reenqueueEnqueuedBefore: requeueBefore } : {}) });
+        if (result.refusal) refusals.failed(CLOUD_HOOK_QUEUE, result.refusal);
+        else if (result.enqueued > 0) refusals.recovered(CLOUD_HOOK_QUEUE);
+        if (result.enqueued + result.dropped > 0) log.debug({ enqueued: result.enqueued, dropped: result.dropped }, "outbox relayed");
         if (result.enqueued + result.dropped + result.failed >= (options.batchSize ?? RELAY_BATCH_SIZE)) again = true;
+        else if (requeueBefore && result.failed === 0) {
+          log.info(`The queue store came back: the deliveries not done yet were enqueued again.`);
+          requeueBefore = undefined;
+        }
         lastFailure = "";
       } catch (error) {
         // one line per distinct failure (a database outage would otherwise log every second)
@@ -103,6 +124,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   prune.unref();
 
   return {
+    requeue() {
+      requeueBefore = new Date();
+      wake();
+    },
     async idle() {
       while (running) await running;
     },

@@ -15,7 +15,6 @@
 // (X-PREFECT-EVENT-ID; the state row's id).
 import { deleteInBatches } from "../../../shared/src/database/batches.ts";
 import { withTransaction, type Pool } from "../../../shared/src/database/pool.ts";
-import type { Logger } from "../../../shared/src/logger.ts";
 import type { JobProducer } from "../../../shared/src/queues.ts";
 import {
   CLOUD_HOOK_ATTEMPTS,
@@ -47,7 +46,8 @@ export type DeliveryOutcome = "delivered" | "dropped" | "failed";
 
 const iso = (expression: string) => `to_char((${expression}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')`;
 
-// Claims up to $1 pending rows (never enqueued, or enqueued more than $2 seconds ago) and builds v1's event of each:
+// Claims up to $1 pending rows (never enqueued, or enqueued before $3, by default $2 seconds ago) and builds v1's
+// event of each:
 // the run's previous state and version are those of the state row before this one. The event is null when the state
 // row is gone (its run was deleted).
 const CLAIM_SQL = `
@@ -61,7 +61,7 @@ SELECT o.id::text, o.hook_id::text, CASE WHEN s.id IS NOT NULL THEN jsonb_build_
   'flow', flow.obj, 'tenant', tenant.obj, 'is_test_event', false) END AS event
 FROM (
   SELECT id, state_id, hook_id FROM internal.outbox
-  WHERE done IS NULL AND (enqueued IS NULL OR enqueued < now() - make_interval(secs => $2))
+  WHERE done IS NULL AND (enqueued IS NULL OR enqueued < COALESCE($3::timestamptz, now() - make_interval(secs => $2)))
   ORDER BY id LIMIT $1
   FOR UPDATE SKIP LOCKED
 ) o
@@ -84,9 +84,10 @@ UPDATE internal.outbox SET enqueued = now(),
 WHERE id = ANY($1::bigint[]) OR id = ANY($2::bigint[])`;
 
 export interface RelayOptions {
-  log: Logger;
   batchSize?: number;
   reenqueueAfterSeconds?: number;
+  /** Enqueue again every row enqueued before this instant (the queue store lost its jobs), instead. */
+  reenqueueEnqueuedBefore?: Date;
   /** Delivery attempts and first backoff of the jobs (tests shorten them). */
   attempts?: number;
   backoffMs?: number;
@@ -99,19 +100,21 @@ export interface RelayResult {
   dropped: number;
   /** Rows the queue refused (left pending for the next pass). */
   failed: number;
+  /** Why the queue refused them (the first refusal). */
+  refusal?: Error;
 }
 
 /**
  * One relay pass: claims pending outbox rows, adds their delivery jobs and records them enqueued, in one transaction
  * (the claim keeps other replicas off the same rows until it ends). A row the queue refuses stays pending; the first
- * refusal is logged in one line.
+ * refusal is returned for the caller to report.
  */
-export async function relayOutbox(db: Pool, producer: JobProducer, options: RelayOptions): Promise<RelayResult> {
+export async function relayOutbox(db: Pool, producer: JobProducer, options: RelayOptions = {}): Promise<RelayResult> {
   return withTransaction(db, async (client) => {
     const { rows } = await client.query<{ id: string; hook_id: string; event: CloudHookEvent | null }>({
       name: "towel.outbox.claim",
       text: CLAIM_SQL,
-      values: [options.batchSize ?? RELAY_BATCH_SIZE, options.reenqueueAfterSeconds ?? REENQUEUE_AFTER_SECONDS],
+      values: [options.batchSize ?? RELAY_BATCH_SIZE, options.reenqueueAfterSeconds ?? REENQUEUE_AFTER_SECONDS, options.reenqueueEnqueuedBefore ?? null],
     });
     const enqueued: string[] = [];
     const dropped: string[] = [];
@@ -134,14 +137,8 @@ export async function relayOutbox(db: Pool, producer: JobProducer, options: Rela
       }),
     );
     const failed = rows.length - enqueued.length - dropped.length;
-    if (failed > 0) {
-      options.log.warn(
-        { pending: failed },
-        `Could not enqueue ${failed} cloud-hook deliveries (kept in the outbox, retried on the next pass): ${(refusal as Error).message}`,
-      );
-    }
     if (enqueued.length + dropped.length > 0) await client.query({ name: "towel.outbox.relayed", text: RELAYED_SQL, values: [enqueued, dropped] });
-    return { enqueued: enqueued.length, dropped: dropped.length, failed };
+    return { enqueued: enqueued.length, dropped: dropped.length, failed, ...(refusal ? { refusal: refusal as Error } : {}) };
   });
 }
 

@@ -21,20 +21,39 @@ export function createPool(connectionString = config().database.connection_url, 
 }
 
 /**
+ * Runs `work` on a client of the pool, returned afterwards. While a client is checked out the pool no longer listens
+ * for its errors, so a connection lost between two of its queries (Postgres restarted while the work awaited
+ * something else) would be an unhandled 'error' event, which ends the process. The client gets a listener for as
+ * long as it is out, and is destroyed instead of returned when its connection failed or `work` called `discard`
+ * (a ROLLBACK that did not go through leaves a client in an unknown state).
+ */
+export async function withPoolClient<T>(db: Pool, work: (client: PoolClient, discard: () => void) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => (broken ??= error);
+  client.on("error", onError);
+  try {
+    return await work(client, () => (broken ??= new Error("discarded")));
+  } finally {
+    client.off("error", onError);
+    client.release(broken);
+  }
+}
+
+/**
  * Runs `work` inside BEGIN/COMMIT on one client, rolling back on any error. What must follow a commit is written in
  * the same transaction and relayed (the outbox: domain/src/cloud_hooks/outbox.ts), never run after it in process.
  */
-export async function withTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export function withTransaction<T>(db: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withPoolClient(db, async (client, discard) => {
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(discard);
+      throw error;
+    }
+  });
 }
