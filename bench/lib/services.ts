@@ -45,6 +45,10 @@ function serviceEnv(options: ServiceOptions, extra: Record<string, string>): Nod
     PREFECT_SERVER__QUEUE__PREFIX: options.queuePrefix,
     PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
     PREFECT_SERVER__LOGGING__LEVEL: "info",
+    // The write workloads pick their bodies at random from a pool, so a body often lands again on the run whose
+    // current state it wrote; with the default, that is a resend and stores nothing (docs/operations.md, "Retried
+    // writes"). Clients do not send the same state twice; every write of the bench is measured as a new one.
+    PREFECT_SERVER__SERVICES__MUTATIONS__RESENT_STATE_WINDOW_SECONDS: "0",
     ...extra,
   };
 }

@@ -1,6 +1,7 @@
 // Setting states: acceptance checks 10–15, 18, 19, plus the batch and tenant guarantees we add (the concurrency
 // guarantees are in concurrency.test.ts).
 import { describe, expect, test } from "vitest";
+import { setFlowRunStates } from "../../services/domain/src/states.ts";
 import {
   SET_FLOW_RUN_STATES,
   SET_TASK_RUN_STATES,
@@ -232,6 +233,15 @@ describe("retried writes", () => {
     // one batch naming the run twice: only its first item can be a resend
     await h.ok(SET_FLOW_RUN_STATES, { input: { states: [running(null), running(null)] } });
     expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(5);
+  });
+
+  test("with a window of 0 (services.mutations.resent_state_window_seconds) every write is stored", async () => {
+    const { flowRunId } = await newRun([]);
+    const items = [{ flow_run_id: flowRunId, state: state("Running") }];
+    await setFlowRunStates(h.db, items, null, 0);
+    await setFlowRunStates(h.db, items, null, 0);
+    expect(await count("flow_run_state", "flow_run_id", flowRunId)).toBe(3);
+    expect(h.config.services.mutations.resent_state_window_seconds).toBe(120);
   });
 
   test("a bare state the server gave a start time is the same state when sent again", async () => {

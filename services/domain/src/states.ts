@@ -45,7 +45,8 @@ export const SUBMITTED_LOCK_SECONDS = 30;
  * A state write equal to the one that gave the run its current state less than this many seconds ago is that write
  * sent again, and is answered as it was without writing anything (docs/operations.md, "Retried writes"). Prefect Core
  * resends a request whose answer it lost (a connection reset, a 5xx) up to six times with backoff, about a minute in
- * all; a client repeating a state on purpose within two minutes changes nothing by it but the run's version.
+ * all; a client repeating a state on purpose within two minutes changes nothing by it but the run's version. The
+ * API's default; services.mutations.resent_state_window_seconds sets it (0: no write is taken for a resend).
  */
 export const RESENT_STATE_WINDOW_SECONDS = 120;
 
@@ -112,19 +113,21 @@ export function serializedState(type: string, message: string, extra: Record<str
 const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
   SELECT (i.value->>'grp')::int AS grp, (i.value->>'ord')::int AS ord, (i.value->>'${idColumn}')::uuid AS ${idColumn}, i.value->'state' AS state,
          i.value->>'type' AS type, i.value->>'message' AS message, (i.value->>'start_time')::timestamptz AS start_time,
-         (i.value->>'start_filled')::boolean AS start_filled, (i.value->>'version')::int AS sent_version
+         (i.value->>'start_filled')::boolean AS start_filled, (i.value->>'version')::int AS sent_version,
+         (i.value->>'resend_window')::int AS resend_window
   FROM jsonb_array_elements($1::jsonb) AS i
 )`;
 
 /**
- * SQL condition: the `item` (a row with `first`, `start_filled`, `sent_version`, `run_version`, `run_state_timestamp`,
- * `run_serialized_state`) is the write that gave its run its current state, sent again (RESENT_STATE_WINDOW_SECONDS):
- * the first item of its run in the statement; the run's state written less than `window` seconds ago; `stored` (the
+ * SQL condition: the `item` (a row with `first`, `start_filled`, `sent_version`, `resend_window`, `run_version`,
+ * `run_state_timestamp`, `run_serialized_state`) is the write that gave its run its current state, sent again
+ * (RESENT_STATE_WINDOW_SECONDS): the first item of its run in the statement; the run's state written less than the
+ * item's `resend_window` seconds ago; `stored` (the
  * state the item would store) equal to the run's, a start time the server filled in left out of the comparison; and
  * a `version` sent with it (Core sends one with its running states) one below the run's, the version the client saw
  * when it sent the write the first time.
  */
-const resentSql = (item: string, stored: string, window: string) => `(${item}.first AND ${item}.run_state_timestamp > now() - make_interval(secs => ${window})
+const resentSql = (item: string, stored: string) => `(${item}.first AND ${item}.run_state_timestamp > now() - make_interval(secs => ${item}.resend_window)
     AND (${item}.sent_version IS NULL OR ${item}.sent_version = ${item}.run_version - 1)
     AND CASE WHEN ${item}.start_filled THEN ${item}.run_serialized_state - 'start_time' = ${stored} - 'start_time'
              ELSE ${item}.run_serialized_state = ${stored} END) IS TRUE`;
@@ -148,7 +151,7 @@ item AS (
 ),
 -- a Submitted state claims the run for one agent: only the agent that submitted it can send it again
 judged AS (
-  SELECT item.*, ${resentSql("item", "item.state", "$7")}
+  SELECT item.*, ${resentSql("item", "item.state")}
     AND (item.type <> 'Submitted' OR item.run_agent_id = $2::uuid) IS TRUE AS resent
   FROM item
 ),
@@ -234,7 +237,7 @@ item AS (
 ),
 -- the first item of a run would store the run's cached inputs when it brings none
 judged AS (
-  SELECT item.*, ${resentSql("item", "first_stored.state", "$3")} AS resent
+  SELECT item.*, ${resentSql("item", "first_stored.state")} AS resent
   FROM item CROSS JOIN LATERAL (SELECT CASE
     WHEN NOT item.has_inputs AND jsonb_typeof(item.run_inputs) = 'object' AND item.run_inputs <> '{}'::jsonb
     THEN jsonb_set(item.state, '{cached_inputs}', item.run_inputs) ELSE item.state END AS state) first_stored
@@ -282,7 +285,7 @@ interface BatchRow {
 
 type BatchItem = ReturnType<typeof toBatch>[number];
 
-function toBatch(items: { id: string; state: unknown; version?: number | null }[], idKey: "flow_run_id" | "task_run_id") {
+function toBatch(items: { id: string; state: unknown; version?: number | null }[], idKey: "flow_run_id" | "task_run_id", resendWindow: number) {
   if (items.length > MAX_STATES_PER_REQUEST) {
     throw new ApiError(`A request may set at most ${MAX_STATES_PER_REQUEST} states; this one sets ${items.length}. Send them in several requests.`);
   }
@@ -297,6 +300,7 @@ function toBatch(items: { id: string; state: unknown; version?: number | null }[
       start_time: prepared.start_time,
       start_filled: prepared.start_filled,
       version: item.version ?? null,
+      resend_window: resendWindow,
     };
   });
 }
@@ -323,13 +327,14 @@ export async function setFlowRunStates(
   db: Queryable,
   items: { flow_run_id: string; state: unknown; version?: number | null }[],
   agentId: string | null = null,
+  resendWindow = RESENT_STATE_WINDOW_SECONDS,
 ): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
-  const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state, version: item.version })), "flow_run_id");
+  const batch = toBatch(items.map((item) => ({ id: item.flow_run_id, state: item.state, version: item.version })), "flow_run_id", resendWindow);
   const { rows } = await db.query<BatchRow>({
     name: "mutations.set_flow_run_states",
     text: SET_FLOW_RUN_STATES_SQL,
-    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES, RESENT_STATE_WINDOW_SECONDS],
+    values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES],
   });
   return results(rows);
 }
@@ -356,7 +361,7 @@ async function writeTaskRunStates(db: Queryable, groups: BatchItem[][]): Promise
   const { rows } = await db.query<BatchRow & { grp: number }>({
     name: "mutations.set_task_run_states",
     text: SET_TASK_RUN_STATES_SQL,
-    values: [statementInput(groups), RUNNING_STATES, RESENT_STATE_WINDOW_SECONDS],
+    values: [statementInput(groups), RUNNING_STATES],
   });
   const byGroup = groups.map((): BatchRow[] => []);
   for (const row of rows) byGroup[row.grp]!.push(row);
@@ -371,9 +376,13 @@ const taskRunStateWriters = new WeakMap<Pool, (batch: BatchItem[]) => Promise<Ba
  * all-or-nothing on its own; a larger call, or a call on a client (inside the caller's transaction), sends its own
  * statement.
  */
-export async function setTaskRunStates(db: Queryable, items: { task_run_id: string; state: unknown; version?: number | null }[]): Promise<StateItemResult[]> {
+export async function setTaskRunStates(
+  db: Queryable,
+  items: { task_run_id: string; state: unknown; version?: number | null }[],
+  resendWindow = RESENT_STATE_WINDOW_SECONDS,
+): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
-  const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state, version: item.version })), "task_run_id");
+  const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state, version: item.version })), "task_run_id", resendWindow);
   if (!(db instanceof pg.Pool) || batch.length >= SHARED_STATEMENT_MAX_ITEMS) return results((await writeTaskRunStates(db, [batch]))[0]!);
   let write = taskRunStateWriters.get(db);
   if (!write) {

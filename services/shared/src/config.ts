@@ -117,7 +117,13 @@ const configSchema = z.object({
           max_rows: integer(0).default(10_000),
         })
         .prefault({}),
-      mutations: serviceSchema(4201).extend({ path: text.default("/graphql/") }).prefault({}),
+      mutations: serviceSchema(4201)
+        .extend({
+          path: text.default("/graphql/"),
+          /** A state write equal to the run's current state written this recently is a resend (0: never). */
+          resent_state_window_seconds: integer(0, 3_600).default(120),
+        })
+        .prefault({}),
       gateway: serviceSchema(4200)
         .extend({
           body_limit: byteSize.default(5 * 1024 * 1024),
