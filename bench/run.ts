@@ -24,9 +24,11 @@ import { measureQueue, prepareQueue, QUEUE_SCALES } from "./suites/queue.ts";
 import { measureReads } from "./suites/reads.ts";
 import { measureTakeover, TAKEOVER_SCALES } from "./suites/takeover.ts";
 import { measureTowel, TOWEL_SCALES } from "./suites/towel.ts";
+import { measureBatches } from "./suites/batches.ts";
+import { measureOutbox } from "./suites/outbox.ts";
 import { measureWrites } from "./suites/writes.ts";
 
-const SUITES = ["writes", "reads", "queue", "towel", "takeover", "bigflow"] as const;
+const SUITES = ["writes", "outbox", "batches", "reads", "queue", "towel", "takeover", "bigflow"] as const;
 type Suite = (typeof SUITES)[number];
 
 const program = new Command("bench")
@@ -95,19 +97,19 @@ const report: RunReport = {
   notes: [],
 };
 try {
-  if (selected.has("writes") || selected.has("reads") || selected.has("queue")) ensureWrk();
+  if (selected.has("writes") || selected.has("outbox") || selected.has("reads") || selected.has("queue")) ensureWrk();
   buildServices();
 
-  const apiSuites = (["writes", "reads", "queue"] as const).filter((suite) => selected.has(suite));
+  const apiSuites = (["writes", "outbox", "batches", "reads", "queue"] as const).filter((suite) => selected.has(suite));
   if (apiSuites.length > 0) {
     // data first (seeded once), then the pgbench ceilings of the writes, then the services
-    const targets = selected.has("writes") ? await prepareStateTargets(pool) : undefined;
+    const targets = selected.has("writes") || selected.has("outbox") || selected.has("batches") ? await prepareStateTargets(pool) : undefined;
     if (targets) report.seeding.push(`state-write targets: 100 Running flow runs × 100 task runs (${targets.seed.seconds.toFixed(1)} s)`);
     const graph = selected.has("reads") ? await prepareDataGraph(pool, GRAPH_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
     if (graph) report.seeding.push(`data graph: ${graph.description} (${seedTime(graph.seed)})`);
     const queue = selected.has("queue") ? await prepareQueue(pool, QUEUE_SCALES[scale]) : undefined;
     if (queue) report.seeding.push(`agent queue: ${queue.description} (${seedTime(queue.seed)})`);
-    if (targets) {
+    if (targets && selected.has("writes")) {
       phase(`ceilings: pgbench at ${plan.clients.join(", ")} clients, ${plan.seconds} s each`);
       report.measurements.push(...(await measureCeilings(mainUrl, plan)));
     }
@@ -115,7 +117,13 @@ try {
     const api = await startApi(serviceOptions(mainUrl));
     for (const service of api.all) sampler.watch(service.name, service.process.pid);
     try {
-      if (targets) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
+      if (targets && selected.has("writes")) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
+      if (selected.has("outbox")) {
+        const outbox = await measureOutbox(pool, api.urls.mutations, targets!.taskRunIds, serviceOptions(mainUrl), plan, phase);
+        report.measurements.push(...outbox.measurements);
+        report.notes.push(...outbox.notes);
+      }
+      if (selected.has("batches")) report.notes.push(...(await measureBatches(pool, api.urls.mutations, phase)));
       if (graph) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));
       if (queue) report.measurements.push(...(await measureQueue(mainUrl, queue, api.urls, plan, phase)));
     } finally {

@@ -77,6 +77,9 @@ test("only the gateway and the UI are published; the passwords come from the env
   expect(services.postgres.environment.POSTGRES_PASSWORD).toBe(SECRETS.POSTGRES_PASSWORD);
   expect(new URL(services.gateway.environment.REDIS_URL).password).toBe(SECRETS.REDIS_PASSWORD);
   expect(services.redis.command).toEqual(expect.arrayContaining(["--requirepass", SECRETS.REDIS_PASSWORD]));
+  // persistence on a volume (docs/operations.md, "Redis persistence")
+  expect(services.redis.command.join(" ")).toContain("--appendonly yes --appendfsync everysec --maxmemory-policy noeviction");
+  expect(services.redis.volumes.map((volume: any) => (typeof volume === "string" ? volume : `${volume.source}:${volume.target}`).replace(/:rw$/, ""))).toEqual(["redis-data:/data"]);
   // the subgraphs listen on the compose network (the gateway reaches them there), never on a published port
   for (const name of ["postgraphile", "mutations"]) expect(services[name].environment[`PREFECT_SERVER__SERVICES__${name.toUpperCase()}__HOST`]).toBe("0.0.0.0");
   // every service gets the auth string, so that the subgraphs require the gateway's secret whenever it is set

@@ -78,7 +78,8 @@ from bench_target where ${rowFilter} order by n;
  * one item) built in SQL from bench_target rows n .. n + size − 1; its other parameters as the service sends them.
  */
 async function serviceStatement(size: number): Promise<string> {
-  const query = await captureQuery((db) => setTaskRunStates(db, [{ task_run_id: "00000000-0000-0000-0000-000000000000", state: RUNNING_STATE }]));
+  // resend window 0, as the bench's services run (lib/services.ts): its rows get the same state again and again
+  const query = await captureQuery((db) => setTaskRunStates(db, [{ task_run_id: "00000000-0000-0000-0000-000000000000", state: RUNNING_STATE }], 0));
   const [item] = JSON.parse(query.values[0] as string) as Record<string, unknown>[];
   const fields = Object.keys(item!).map((key) => {
     const value = key === "ord" ? "n - :n" : key === "task_run_id" ? "task_run_id" : `${sqlLiteral(JSON.stringify(item![key]))}::jsonb`;

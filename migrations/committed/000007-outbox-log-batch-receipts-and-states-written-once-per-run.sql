@@ -1,5 +1,5 @@
 --! Previous: sha1:f5ac5bf974f2ed234839c87701dd01b4c4f30848
---! Hash: sha1:90effea4f7eb07f27383a89d12f80ae4520a45af
+--! Hash: sha1:8371b32237ae89b6f1614f0158a0ce22833522b1
 --! Message: outbox, log batch receipts and states written once per run
 
 -- Durable follow-ups of writes, and runs given many states in one statement (docs/schema.md, "000007").
@@ -37,8 +37,6 @@ create index if not exists ix_outbox_state_id_hook_id on internal.outbox (state_
 create or replace function internal.outbox_cloud_hook_deliveries() returns trigger
 language plpgsql
 as $$
-declare
-  owed integer;
 begin
   -- nearly every database has no active hook: then a state write pays one probe of a tiny table
   if not exists (select 1 from public.cloud_hook where active) then
@@ -54,11 +52,8 @@ begin
   join public.cloud_hook h on h.tenant_id = r.tenant_id and h.active and h.states ? upper(s.state)
     and (h.version_group_id is null or h.version_group_id = f.version_group_id)
   order by s."timestamp", s.id, h.id;
-  get diagnostics owed = row_count;
-  -- wakes the relay at commit (a notification is sent only if the transaction commits)
-  if owed > 0 then
-    perform pg_notify('prefect_server_outbox', '');
-  end if;
+  -- no NOTIFY to wake the relay: committing a notification takes a lock that every notifying transaction of the
+  -- database queues for, which serialises concurrent state writes; the relay polls instead
   return null;
 end;
 $$;

@@ -111,7 +111,6 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
     if (options.relay ?? true) {
       relay = startOutboxRelay({
         db,
-        connectionString: config.database.connection_url,
         producer: createJobProducer(config, CLOUD_HOOK_QUEUE),
         log: loggerFor("OutboxRelay"),
         ...options.delivery,

@@ -3,32 +3,25 @@
 //
 // Every replica runs one; they never move the same row twice at once (the relay claims rows with SKIP LOCKED), so
 // the relay needs no leader and goes on while any replica lives. It does not run on BullMQ's job schedulers: it is
-// what must keep working when the queue store has just lost everything. A pass starts
-// - when the outbox trigger's notification arrives (LISTEN on OUTBOX_CHANNEL, sent when a writing transaction
-//   commits), so a delivery is queued within milliseconds of its state change;
-// - every RELAY_INTERVAL_MS regardless, which covers a lost listening connection, rows a failed pass left, and rows
-//   due to be enqueued again.
-// Passes never overlap within a replica: a wake-up during a pass runs one more pass after it.
-import pg from "pg";
+// what must keep working when the queue store has just lost everything. A pass starts every RELAY_INTERVAL_MS (an
+// index probe of the pending rows when there are none), and again at once after a pass that moved a full batch.
+// It is not woken by a NOTIFY from the writing transactions: committing a notification takes a database-wide lock
+// that concurrent state writes would queue for. Passes never overlap within a replica.
 import type { Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import type { JobProducer } from "../../shared/src/queues.ts";
 import { OutageLog } from "../../shared/src/outages.ts";
 import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
-import { OUTBOX_CHANNEL, RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayOptions } from "../../domain/src/cloud_hooks/outbox.ts";
+import { RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayOptions } from "../../domain/src/cloud_hooks/outbox.ts";
 import { pruneLogBatchReceipts } from "../../domain/src/logs.ts";
 
-/** The longest a pending delivery waits for a pass when no notification comes. */
-export const RELAY_INTERVAL_MS = 1_000;
+/** The longest a pending delivery waits for a pass. */
+export const RELAY_INTERVAL_MS = 200;
 /** How often the done outbox rows and the expired log batch receipts are pruned. */
 export const PRUNE_INTERVAL_MS = 60_000;
-/** The wait before listening again after the listening connection was lost. */
-const RELISTEN_DELAY_MS = 1_000;
 
 export interface OutboxRelayOptions extends RelayOptions {
   db: Pool;
-  /** Where the listening connection connects (database.connection_url). */
-  connectionString: string;
   producer: JobProducer;
   log: Logger;
   intervalMs?: number;
@@ -42,7 +35,7 @@ export interface OutboxRelay {
   requeue(): void;
   /** Resolves when no pass is running or owed. */
   idle(): Promise<void>;
-  /** Stops listening and passing (after the pass in progress) and closes the producer. */
+  /** Stops passing (after the pass in progress) and closes the producer. */
   stop(): Promise<void>;
 }
 
@@ -76,7 +69,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         lastFailure = "";
       } catch (error) {
-        // one line per distinct failure (a database outage would otherwise log every second)
+        // one line per distinct failure (a database outage would otherwise log one per pass)
         const text = (error as Error).message;
         if (text !== lastFailure) log.error({ err: error }, `The outbox relay failed (it tries again every ${(options.intervalMs ?? RELAY_INTERVAL_MS) / 1000} s): ${text}`);
         lastFailure = text;
@@ -91,28 +84,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
     running = pass().finally(() => (running = undefined));
   };
-
-  let listener: pg.Client | undefined;
-  let relisten: NodeJS.Timeout | undefined;
-  const listen = () => {
-    if (stopped) return;
-    const client = new pg.Client({ connectionString: options.connectionString });
-    listener = client;
-    const lost = () => {
-      if (listener !== client) return;
-      listener = undefined;
-      client.end().catch(() => {});
-      if (!stopped) relisten = setTimeout(listen, RELISTEN_DELAY_MS);
-    };
-    client.on("error", lost);
-    client.on("end", lost);
-    client.on("notification", wake);
-    client
-      .connect()
-      .then(() => client.query(`LISTEN ${OUTBOX_CHANNEL}`))
-      .then(wake, lost);
-  };
-  listen();
 
   const tick = setInterval(wake, options.intervalMs ?? RELAY_INTERVAL_MS);
   const prune = setInterval(() => {
@@ -135,10 +106,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       stopped = true;
       clearInterval(tick);
       clearInterval(prune);
-      clearTimeout(relisten);
-      const client = listener;
-      listener = undefined;
-      await Promise.all([client?.end().catch(() => {}), running]);
+      await running;
       await producer.close();
     },
   };

@@ -27,8 +27,6 @@ import {
   type CloudHookJobData,
 } from "./events.ts";
 
-/** The channel the outbox trigger notifies at commit when it wrote rows (the relay listens). */
-export const OUTBOX_CHANNEL = "prefect_server_outbox";
 /** Rows one relay pass moves at most (a pass that moved this many is followed by another at once). */
 export const RELAY_BATCH_SIZE = 500;
 /**
