@@ -24,7 +24,6 @@ export interface OutboxRelayOptions extends RelayOptions {
   db: Pool;
   producer: JobProducer;
   log: Logger;
-  intervalMs?: number;
 }
 
 export interface OutboxRelay {
@@ -33,8 +32,6 @@ export interface OutboxRelay {
    * back and may have lost its jobs (a Redis restarted without persistence). A job still there makes it a no-op.
    */
   requeue(): void;
-  /** Resolves when no pass is running or owed. */
-  idle(): Promise<void>;
   /** Stops passing (after the pass in progress) and closes the producer. */
   stop(): Promise<void>;
 }
@@ -71,7 +68,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (error) {
         // one line per distinct failure (a database outage would otherwise log one per pass)
         const text = (error as Error).message;
-        if (text !== lastFailure) log.error({ err: error }, `The outbox relay failed (it tries again every ${(options.intervalMs ?? RELAY_INTERVAL_MS) / 1000} s): ${text}`);
+        if (text !== lastFailure) log.error({ err: error }, `The outbox relay failed (it tries again every ${RELAY_INTERVAL_MS / 1000} s): ${text}`);
         lastFailure = text;
       }
     } while (again && !stopped);
@@ -85,7 +82,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     running = pass().finally(() => (running = undefined));
   };
 
-  const tick = setInterval(wake, options.intervalMs ?? RELAY_INTERVAL_MS);
+  const tick = setInterval(wake, RELAY_INTERVAL_MS);
   const prune = setInterval(() => {
     Promise.all([pruneOutbox(db), pruneLogBatchReceipts(db)]).catch((error: unknown) =>
       log.warn({ err: error }, `Could not prune the outbox and the log batch receipts: ${(error as Error).message}`),
@@ -98,9 +95,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     requeue() {
       requeueBefore = new Date();
       wake();
-    },
-    async idle() {
-      while (running) await running;
     },
     async stop() {
       stopped = true;
