@@ -44,10 +44,6 @@ export interface TowelOptions {
   db?: Pool;
   /** The workers to run instead of towelWorkers(). */
   workers?: TowelWorkerDefinition[];
-  /** Run the outbox relay (default true). */
-  relay?: boolean;
-  /** Delivery attempts and first backoff of the jobs the relay adds (tests shorten them). */
-  delivery?: { attempts?: number; backoffMs?: number };
   loggerFor?: (name: string) => Logger;
   hooks?: PassHooks;
 }
@@ -108,14 +104,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
         onError,
       });
     }
-    if (options.relay ?? true) {
-      relay = startOutboxRelay({
-        db,
-        producer: createJobProducer(config, CLOUD_HOOK_QUEUE),
-        log: loggerFor("OutboxRelay"),
-        ...options.delivery,
-      });
-    }
+    relay = startOutboxRelay({ db, producer: createJobProducer(config, CLOUD_HOOK_QUEUE), log: loggerFor("OutboxRelay") });
     // A Redis that restarted may have lost the schedulers, the concurrency settings and the delivery jobs: put them
     // back.
     backend.onReconnect(() => {

@@ -12,7 +12,7 @@ import type { Logger } from "../../shared/src/logger.ts";
 import type { JobProducer } from "../../shared/src/queues.ts";
 import { OutageLog } from "../../shared/src/outages.ts";
 import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
-import { RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayOptions } from "../../domain/src/cloud_hooks/outbox.ts";
+import { RELAY_BATCH_SIZE, pruneOutbox, relayOutbox } from "../../domain/src/cloud_hooks/outbox.ts";
 import { pruneLogBatchReceipts } from "../../domain/src/logs.ts";
 
 /** The longest a pending delivery waits for a pass. */
@@ -20,7 +20,7 @@ export const RELAY_INTERVAL_MS = 200;
 /** How often the done outbox rows and the expired log batch receipts are pruned. */
 export const PRUNE_INTERVAL_MS = 60_000;
 
-export interface OutboxRelayOptions extends RelayOptions {
+export interface OutboxRelayOptions {
   db: Pool;
   producer: JobProducer;
   log: Logger;
@@ -55,11 +55,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     do {
       again = false;
       try {
-        const result = await relayOutbox(db, producer, { ...options, ...(requeueBefore ? { reenqueueEnqueuedBefore: requeueBefore } : {}) });
+        const result = await relayOutbox(db, producer, requeueBefore ? { reenqueueEnqueuedBefore: requeueBefore } : {});
         if (result.refusal) refusals.failed(CLOUD_HOOK_QUEUE, result.refusal);
         else if (result.enqueued > 0) refusals.recovered(CLOUD_HOOK_QUEUE);
         if (result.enqueued + result.dropped > 0) log.debug({ enqueued: result.enqueued, dropped: result.dropped }, "outbox relayed");
-        if (result.enqueued + result.dropped + result.failed >= (options.batchSize ?? RELAY_BATCH_SIZE)) again = true;
+        if (result.enqueued + result.dropped + result.failed >= RELAY_BATCH_SIZE) again = true;
         else if (requeueBefore && result.failed === 0) {
           log.info(`The queue store came back: the deliveries not done yet were enqueued again.`);
           requeueBefore = undefined;

@@ -82,13 +82,10 @@ UPDATE internal.outbox SET enqueued = now(),
 WHERE id = ANY($1::bigint[]) OR id = ANY($2::bigint[])`;
 
 export interface RelayOptions {
-  batchSize?: number;
+  /** Enqueue again a row enqueued this long ago and not done (default REENQUEUE_AFTER_SECONDS). */
   reenqueueAfterSeconds?: number;
   /** Enqueue again every row enqueued before this instant (the queue store lost its jobs), instead. */
   reenqueueEnqueuedBefore?: Date;
-  /** Delivery attempts and first backoff of the jobs (tests shorten them). */
-  attempts?: number;
-  backoffMs?: number;
 }
 
 export interface RelayResult {
@@ -112,7 +109,7 @@ export async function relayOutbox(db: Pool, producer: JobProducer, options: Rela
     const { rows } = await client.query<{ id: string; hook_id: string; event: CloudHookEvent | null }>({
       name: "towel.outbox.claim",
       text: CLAIM_SQL,
-      values: [options.batchSize ?? RELAY_BATCH_SIZE, options.reenqueueAfterSeconds ?? REENQUEUE_AFTER_SECONDS, options.reenqueueEnqueuedBefore ?? null],
+      values: [RELAY_BATCH_SIZE, options.reenqueueAfterSeconds ?? REENQUEUE_AFTER_SECONDS, options.reenqueueEnqueuedBefore ?? null],
     });
     const enqueued: string[] = [];
     const dropped: string[] = [];
@@ -123,8 +120,8 @@ export async function relayOutbox(db: Pool, producer: JobProducer, options: Rela
         try {
           await producer.add(CLOUD_HOOK_JOB, { event, hook_id } satisfies CloudHookJobData, {
             jobId: deliveryJobId(event.id, hook_id),
-            attempts: options.attempts ?? CLOUD_HOOK_ATTEMPTS,
-            backoffMs: options.backoffMs ?? CLOUD_HOOK_BACKOFF_MS,
+            attempts: CLOUD_HOOK_ATTEMPTS,
+            backoffMs: CLOUD_HOOK_BACKOFF_MS,
             keepCompletedSeconds: KEEP_DELIVERED_SECONDS,
             keepFailed: KEEP_FAILED_DELIVERIES,
           });
