@@ -122,10 +122,9 @@ const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
  * SQL condition: the `item` (a row with `first`, `start_filled`, `sent_version`, `resend_window`, `run_version`,
  * `run_state_timestamp`, `run_serialized_state`) is the write that gave its run its current state, sent again
  * (RESENT_STATE_WINDOW_SECONDS): the first item of its run in the statement; the run's state written less than the
- * item's `resend_window` seconds ago; `stored` (the
- * state the item would store) equal to the run's, a start time the server filled in left out of the comparison; and
- * a `version` sent with it (Core sends one with its running states) one below the run's, the version the client saw
- * when it sent the write the first time.
+ * item's `resend_window` seconds ago; `stored` (the state the item would store) equal to the run's, a start time the
+ * server filled in left out of the comparison; and a `version` sent with it (Core sends one with its running states)
+ * one below the run's, the version the client saw when it sent the write the first time.
  */
 const resentSql = (item: string, stored: string) => `(${item}.first AND ${item}.run_state_timestamp > now() - make_interval(secs => ${item}.resend_window)
     AND (${item}.sent_version IS NULL OR ${item}.sent_version = ${item}.run_version - 1)
