@@ -58,3 +58,8 @@ export const enableFlowLazarus = (db: Queryable, flowId: string | null | undefin
   updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: true });
 export const disableFlowLazarus = (db: Queryable, flowId: string | null | undefined) =>
   updateFlowGroupSettingsOfFlow(db, flowId, { lazarus_enabled: false });
+/** Version locking (beyond v1; docs/version-locking.md): `settings.version_locking_enabled`, where the UI reads it. */
+export const enableFlowVersionLock = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { version_locking_enabled: true });
+export const disableFlowVersionLock = (db: Queryable, flowId: string | null | undefined) =>
+  updateFlowGroupSettingsOfFlow(db, flowId, { version_locking_enabled: false });

@@ -1,7 +1,7 @@
 // Setting flow-run and task-run states (docs/v1-compatibility.md, Writing states).
 //
-// v1 did no transition validation and ignored the `version` inputs; so do we (a `version` only helps recognise a
-// write sent again, below). What we fix (docs/domain.md):
+// v1 did no transition validation and ignored the `version` inputs; so do we, unless version locking is on for the
+// run's flow (Prefect Cloud's, docs/version-locking.md). What we fix (docs/domain.md):
 // - a whole batch is ONE SQL statement (one round trip, itself one transaction): the runs are locked first, so
 //   concurrent writers queue up and each state row gets a distinct version (run version + its place in the batch);
 // - a batch is all-or-nothing: when any item fails, nothing is written and the first error is reported;
@@ -124,12 +124,28 @@ const batchInput = (idColumn: "flow_run_id" | "task_run_id") => `input AS (
  * (RESENT_STATE_WINDOW_SECONDS): the first item of its run in the statement; the run's state written less than the
  * item's `resend_window` seconds ago; `stored` (the state the item would store) equal to the run's, a start time the
  * server filled in left out of the comparison; and a `version` sent with it (Core sends one with its running states)
- * one below the run's, the version the client saw when it sent the write the first time.
+ * one below the run's, the version the client saw when it sent the write the first time. With version locking on
+ * for the run's flow, an item with a version is never a resend: two runners of one run sending the same running
+ * state with the same version would look alike, and locking exists to stop the second (docs/version-locking.md).
  */
 const resentSql = (item: string, stored: string) => `(${item}.first AND ${item}.run_state_timestamp > now() - make_interval(secs => ${item}.resend_window)
-    AND (${item}.sent_version IS NULL OR ${item}.sent_version = ${item}.run_version - 1)
+    AND (${item}.sent_version IS NULL OR (${item}.sent_version = ${item}.run_version - 1 AND NOT ${item}.version_locked))
     AND CASE WHEN ${item}.start_filled THEN ${item}.run_serialized_state - 'start_time' = ${stored} - 'start_time'
              ELSE ${item}.run_serialized_state = ${stored} END) IS TRUE`;
+
+/** extensions.code of a write refused by version locking: Prefect Core stops the runner that lost (VersionLockMismatchSignal). */
+export const VERSION_LOCKING_ERROR = "VERSION_LOCKING_ERROR";
+
+/**
+ * SQL: the refusal of an item `j` by version locking (docs/version-locking.md), or NULL. With locking on for the
+ * run's flow (`version_locked`), an item that carries a version (Core sends one with its running states) must carry
+ * the version the run has just before it: the run's, plus the items of the run written before it in the statement.
+ */
+const versionLockSql = (j: string, kind: "flow" | "task", id: string) => `CASE WHEN ${j}.version_locked AND ${j}.sent_version IS NOT NULL
+    AND ${j}.sent_version <> ${j}.run_version + row_number() OVER (PARTITION BY ${j}.${id}, ${j}.resent ORDER BY ${j}.ord) - 1
+  THEN 'State update failed for ${kind} run ID ' || ${j}.${id} || ': version ' || ${j}.sent_version || ' was given, but the run is at version '
+    || (${j}.run_version + row_number() OVER (PARTITION BY ${j}.${id}, ${j}.resent ORDER BY ${j}.ord) - 1)
+    || ' (version locking is on for its flow).' END`;
 
 // One statement sets every state of a batch of flow runs (Postgres runs every data-modifying CTE to completion
 // whether or not the final SELECT reads it). $1: the batch as one group (statementInput); $2: the agent id header
@@ -137,14 +153,17 @@ const resentSql = (item: string, stored: string) => `(${item}.first AND ${item}.
 const SET_FLOW_RUN_STATES_SQL = `
 WITH ${batchInput("flow_run_id")},
 run AS (
-  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp, fr.serialized_state, fr.agent_id
-  FROM flow_run fr WHERE fr.id IN (SELECT flow_run_id FROM input)
+  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp, fr.serialized_state, fr.agent_id,
+    (fg.settings->>'version_locking_enabled')::boolean IS TRUE AS version_locked
+  FROM flow_run fr LEFT JOIN flow f ON f.id = fr.flow_id LEFT JOIN flow_group fg ON fg.id = f.flow_group_id
+  WHERE fr.id IN (SELECT flow_run_id FROM input)
   ORDER BY fr.id
-  FOR NO KEY UPDATE
+  FOR NO KEY UPDATE OF fr
 ),
 item AS (
   SELECT input.*, run.id AS run_id, run.tenant_id, run.version AS run_version, run.state AS run_state,
     run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state, run.agent_id AS run_agent_id,
+    run.version_locked IS TRUE AS version_locked,
     row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) = 1 AS first
   FROM input LEFT JOIN run ON run.id = input.flow_run_id
 ),
@@ -154,11 +173,15 @@ judged AS (
     AND (item.type <> 'Submitted' OR item.run_agent_id = $2::uuid) IS TRUE AS resent
   FROM item
 ),
+locked AS (
+  SELECT j.*, ${versionLockSql("j", "flow", "flow_run_id")} AS lock_error FROM judged j
+),
 checked AS (
   SELECT j.*, j.run_version + row_number() OVER (PARTITION BY j.flow_run_id, j.resent ORDER BY j.ord) AS version,
     CASE
       WHEN j.resent THEN NULL
       WHEN j.run_id IS NULL THEN 'State update failed for flow run ID ' || j.flow_run_id
+      WHEN j.lock_error IS NOT NULL THEN j.lock_error
       WHEN j.type = 'Submitted' AND (
         count(*) FILTER (WHERE j.type = 'Submitted')
           OVER (PARTITION BY j.flow_run_id, j.resent ORDER BY j.ord ROWS UNBOUNDED PRECEDING) > 1
@@ -169,8 +192,9 @@ checked AS (
                    AND NOT EXISTS (SELECT 1 FROM flow_run_state later WHERE later.flow_run_id = s.flow_run_id
                                    AND later.version > s.version AND later.state = ANY($6::text[]))))
       THEN '${ALREADY_SUBMITTED}'
-    END AS error
-  FROM judged j
+    END AS error,
+    CASE WHEN NOT j.resent AND j.run_id IS NOT NULL AND j.lock_error IS NOT NULL THEN '${VERSION_LOCKING_ERROR}' END AS error_code
+  FROM locked j
 ),
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
 inserted AS (
@@ -206,7 +230,7 @@ cascaded AS (
   SELECT tenant_id, id, version + 1, 'Cancelled', message, state, clock_timestamp() FROM cascade_runs
   RETURNING task_run_id
 )
-SELECT c.ord, c.flow_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
+SELECT c.ord, c.flow_run_id::text AS id, c.error, c.error_code FROM checked c ORDER BY c.ord`;
 
 // The same for task runs, for the items of one or more requests (groups, `grp`: coalesced requests share a
 // statement). Each request is all-or-nothing on its own, and the items of the requests without an error are applied
@@ -231,8 +255,10 @@ item AS (
     run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state,
     run.serialized_state->'cached_inputs' AS run_inputs,
     COALESCE(input.state->'cached_inputs', 'null'::jsonb) NOT IN ('null'::jsonb, '{}'::jsonb) AS has_inputs,
+    (fg.settings->>'version_locking_enabled')::boolean IS TRUE AS version_locked,
     row_number() OVER (PARTITION BY input.task_run_id ORDER BY input.ord) = 1 AS first
   FROM input LEFT JOIN run ON run.id = input.task_run_id
+  LEFT JOIN flow_run owner ON owner.id = run.flow_run_id LEFT JOIN flow f ON f.id = owner.flow_id LEFT JOIN flow_group fg ON fg.id = f.flow_group_id
 ),
 -- the first item of a run would store the run's cached inputs when it brings none
 judged AS (
@@ -241,16 +267,21 @@ judged AS (
     WHEN NOT item.has_inputs AND jsonb_typeof(item.run_inputs) = 'object' AND item.run_inputs <> '{}'::jsonb
     THEN jsonb_set(item.state, '{cached_inputs}', item.run_inputs) ELSE item.state END AS state) first_stored
 ),
+locked AS (
+  SELECT j.*, ${versionLockSql("j", "task", "task_run_id")} AS lock_error FROM judged j
+),
 checked AS (
   SELECT j.*,
     CASE
       WHEN j.resent THEN NULL
       WHEN j.run_id IS NULL THEN 'State update failed for task run ID ' || j.task_run_id
+      WHEN j.lock_error IS NOT NULL THEN j.lock_error
       WHEN j.type = ANY($2::text[]) AND fr.state IS DISTINCT FROM 'Running' THEN
         'State update failed for task run ID ' || j.task_run_id || ': provided a running state but associated flow run '
         || j.run_flow_run_id || ' is not in a running state.'
-    END AS error
-  FROM judged j LEFT JOIN flow_run fr ON fr.id = j.run_flow_run_id
+    END AS error,
+    CASE WHEN NOT j.resent AND j.run_id IS NOT NULL AND j.lock_error IS NOT NULL THEN '${VERSION_LOCKING_ERROR}' END AS error_code
+  FROM locked j LEFT JOIN flow_run fr ON fr.id = j.run_flow_run_id
 ),
 -- the items to write (not resent, of the groups without an error), applied one after another: their version, and
 -- the place of the last item up to them that brought cached inputs (whose inputs a later item without any gets;
@@ -275,11 +306,13 @@ inserted AS (
   ORDER BY c.ord
   RETURNING task_run_id
 )
-SELECT c.grp, c.task_run_id::text AS id, c.error FROM checked c ORDER BY c.ord`;
+SELECT c.grp, c.task_run_id::text AS id, c.error, c.error_code FROM checked c ORDER BY c.ord`;
 
 interface BatchRow {
   id: string;
   error: string | null;
+  /** extensions.code of the error, when it has one (VERSION_LOCKING_ERROR). */
+  error_code: string | null;
 }
 
 type BatchItem = ReturnType<typeof toBatch>[number];
@@ -312,7 +345,7 @@ function statementInput(groups: BatchItem[][]): string {
 
 function results(rows: BatchRow[]): StateItemResult[] {
   const failed = rows.find((row) => row.error !== null);
-  if (failed) throw new ApiError(failed.error!);
+  if (failed) throw new ApiError(failed.error!, failed.error_code ?? undefined);
   return rows.map((row) => ({ id: row.id, status: "SUCCESS", message: null }));
 }
 

@@ -42,8 +42,12 @@ export type Mutation = {
   delete_tenant?: Maybe<Success_Payload>;
   disable_flow_heartbeat?: Maybe<Success_Payload>;
   disable_flow_lazarus_process?: Maybe<Success_Payload>;
+  /** Beyond v1 (Prefect Cloud's): accept every version again (v1's behaviour). */
+  disable_flow_version_lock?: Maybe<Success_Payload>;
   enable_flow_heartbeat?: Maybe<Success_Payload>;
   enable_flow_lazarus_process?: Maybe<Success_Payload>;
+  /** Beyond v1 (Prefect Cloud's): refuse running-state writes of this flow's runs that carry a stale version. */
+  enable_flow_version_lock?: Maybe<Success_Payload>;
   get_or_create_task_run?: Maybe<Task_Run_Id_Payload>;
   get_or_create_task_run_info?: Maybe<Get_Or_Create_Task_Run_Info_Payload>;
   get_runs_in_queue?: Maybe<Runs_In_Queue_Payload>;
@@ -196,6 +200,11 @@ export type MutationDisable_Flow_Lazarus_ProcessArgs = {
 };
 
 
+export type MutationDisable_Flow_Version_LockArgs = {
+  input: Disable_Flow_Version_Lock_Input;
+};
+
+
 export type MutationEnable_Flow_HeartbeatArgs = {
   input: Enable_Flow_Heartbeat_Input;
 };
@@ -203,6 +212,11 @@ export type MutationEnable_Flow_HeartbeatArgs = {
 
 export type MutationEnable_Flow_Lazarus_ProcessArgs = {
   input: Enable_Flow_Lazarus_Process_Input;
+};
+
+
+export type MutationEnable_Flow_Version_LockArgs = {
+  input: Enable_Flow_Version_Lock_Input;
 };
 
 
@@ -559,11 +573,19 @@ export type Disable_Flow_Lazarus_Process_Input = {
   flow_id: Scalars['UUID']['input'];
 };
 
+export type Disable_Flow_Version_Lock_Input = {
+  flow_id: Scalars['UUID']['input'];
+};
+
 export type Enable_Flow_Heartbeat_Input = {
   flow_id: Scalars['UUID']['input'];
 };
 
 export type Enable_Flow_Lazarus_Process_Input = {
+  flow_id: Scalars['UUID']['input'];
+};
+
+export type Enable_Flow_Version_Lock_Input = {
   flow_id: Scalars['UUID']['input'];
 };
 
@@ -988,8 +1010,10 @@ export type ResolversTypes = {
   delete_tenant_input: ResolverTypeWrapper<Partial<Delete_Tenant_Input>>;
   disable_flow_heartbeat_input: ResolverTypeWrapper<Partial<Disable_Flow_Heartbeat_Input>>;
   disable_flow_lazarus_process_input: ResolverTypeWrapper<Partial<Disable_Flow_Lazarus_Process_Input>>;
+  disable_flow_version_lock_input: ResolverTypeWrapper<Partial<Disable_Flow_Version_Lock_Input>>;
   enable_flow_heartbeat_input: ResolverTypeWrapper<Partial<Enable_Flow_Heartbeat_Input>>;
   enable_flow_lazarus_process_input: ResolverTypeWrapper<Partial<Enable_Flow_Lazarus_Process_Input>>;
+  enable_flow_version_lock_input: ResolverTypeWrapper<Partial<Enable_Flow_Version_Lock_Input>>;
   flow_id_payload: ResolverTypeWrapper<Partial<Flow_Id_Payload>>;
   flow_run_id_payload: ResolverTypeWrapper<Partial<Flow_Run_Id_Payload>>;
   get_or_create_mapped_task_run_children_input: ResolverTypeWrapper<Partial<Get_Or_Create_Mapped_Task_Run_Children_Input>>;
@@ -1088,8 +1112,10 @@ export type ResolversParentTypes = {
   delete_tenant_input: Partial<Delete_Tenant_Input>;
   disable_flow_heartbeat_input: Partial<Disable_Flow_Heartbeat_Input>;
   disable_flow_lazarus_process_input: Partial<Disable_Flow_Lazarus_Process_Input>;
+  disable_flow_version_lock_input: Partial<Disable_Flow_Version_Lock_Input>;
   enable_flow_heartbeat_input: Partial<Enable_Flow_Heartbeat_Input>;
   enable_flow_lazarus_process_input: Partial<Enable_Flow_Lazarus_Process_Input>;
+  enable_flow_version_lock_input: Partial<Enable_Flow_Version_Lock_Input>;
   flow_id_payload: Partial<Flow_Id_Payload>;
   flow_run_id_payload: Partial<Flow_Run_Id_Payload>;
   get_or_create_mapped_task_run_children_input: Partial<Get_Or_Create_Mapped_Task_Run_Children_Input>;
@@ -1180,8 +1206,10 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   delete_tenant?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_TenantArgs, 'input'>>;
   disable_flow_heartbeat?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDisable_Flow_HeartbeatArgs, 'input'>>;
   disable_flow_lazarus_process?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDisable_Flow_Lazarus_ProcessArgs, 'input'>>;
+  disable_flow_version_lock?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDisable_Flow_Version_LockArgs, 'input'>>;
   enable_flow_heartbeat?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationEnable_Flow_HeartbeatArgs, 'input'>>;
   enable_flow_lazarus_process?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationEnable_Flow_Lazarus_ProcessArgs, 'input'>>;
+  enable_flow_version_lock?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationEnable_Flow_Version_LockArgs, 'input'>>;
   get_or_create_task_run?: Resolver<Maybe<ResolversTypes['task_run_id_payload']>, ParentType, ContextType, RequireFields<MutationGet_Or_Create_Task_RunArgs, 'input'>>;
   get_or_create_task_run_info?: Resolver<Maybe<ResolversTypes['get_or_create_task_run_info_payload']>, ParentType, ContextType, RequireFields<MutationGet_Or_Create_Task_Run_InfoArgs, 'input'>>;
   get_runs_in_queue?: Resolver<Maybe<ResolversTypes['runs_in_queue_payload']>, ParentType, ContextType, RequireFields<MutationGet_Runs_In_QueueArgs, 'input'>>;

@@ -43,6 +43,8 @@ export const flowsResolvers: Resolvers = {
     enable_flow_lazarus_process: async (_, { input }, context) => ok(await groups.enableFlowLazarus(context.db, input.flow_id)),
     disable_flow_lazarus_process: async (_, { input }, context) =>
       ok(await groups.disableFlowLazarus(context.db, input.flow_id)),
+    enable_flow_version_lock: async (_, { input }, context) => ok(await groups.enableFlowVersionLock(context.db, input.flow_id)),
+    disable_flow_version_lock: async (_, { input }, context) => ok(await groups.disableFlowVersionLock(context.db, input.flow_id)),
     delete_flow_group: async (_, { input }, context) => ok(await groups.deleteFlowGroup(context.db, input.flow_group_id)),
     set_flow_group_description: async (_, { input }, context) =>
       ok(await groups.setFlowGroupDescription(context.db, input.flow_group_id, input.description)),
