@@ -402,6 +402,32 @@ const CHANGES: [string, string][] = [
     `${table} id uuid not null default uuid_v7()`,
   ]),
 ];
+/** Tables our migrations add (000008: the concurrency limits, beyond v1), in V1_TABLES's format. */
+const HEAD_TABLES = `
+task_tag_limit
+  @id
+  tenant_id uuid not null
+  tag varchar not null
+  limit integer not null
+  @created
+  @updated
+  pk: task_tag_limit_pkey (id)
+  fk: task_tag_limit_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  unique index: ix_task_tag_limit_tenant_id_tag (tenant_id, tag)
+  constraint: task_tag_limit_limit_check CHECK (("limit" >= 0))
+
+flow_concurrency_limit
+  @id
+  tenant_id uuid not null
+  name varchar not null
+  limit integer not null
+  @created
+  @updated
+  pk: flow_concurrency_limit_pkey (id)
+  fk: flow_concurrency_limit_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
+  unique index: ix_flow_concurrency_limit_tenant_id_name (tenant_id, name)
+  constraint: flow_concurrency_limit_limit_check CHECK (("limit" >= 0))
+`;
 const HEAD_FUNCTIONS = [...V1_FUNCTIONS, "public.uuid_v7() returns uuid language sql volatile"];
 
 const CONVENTIONS: Record<string, string> = {
@@ -414,10 +440,10 @@ const UPDATE_TIMESTAMP_TRIGGER = "trigger: update_timestamp before update row ->
 const isColumn = (line: string) => !/^[a-z ]+: /.test(line);
 const qualified = (table: string) => (table.includes(".") ? table : `public.${table}`);
 
-/** Parses V1_TABLES into the shape dumpCatalog() produces: columns in order, then the other lines sorted. */
-function expectedTables(): Record<string, string[]> {
+/** Parses V1_TABLES (or another list in its format) into the shape dumpCatalog() produces: columns in order, then the other lines sorted. */
+function expectedTables(source = V1_TABLES): Record<string, string[]> {
   const tables: Record<string, string[]> = {};
-  for (const block of V1_TABLES.trim().split(/\n\s*\n/)) {
+  for (const block of source.trim().split(/\n\s*\n/)) {
     const [header, ...lines] = block.split("\n").map((line) => line.trim());
     const table = qualified(header!);
     const expanded = lines.map((line) => CONVENTIONS[line] ?? line.replace(/\s+/g, " "));
@@ -444,15 +470,15 @@ function withImprovements(tables: Record<string, string[]>): Record<string, stri
     const columns = lines.filter(isColumn);
     result[qualified(table!)] = [...columns, ...[...lines.filter((l) => !isColumn(l)), rest.join(" ")].sort()];
   }
-  return result;
+  return { ...result, ...expectedTables(HEAD_TABLES) };
 }
 
 function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, string[]>, functions: readonly string[]) {
-  test("has exactly the 16 public tables and utility.traversal", () => {
+  test(`has exactly ${functions === V1_FUNCTIONS ? "v1's 16 public tables" : "v1's 16 public tables, the two of the concurrency limits"} and utility.traversal`, () => {
     expect(Object.keys(actual().tables).sort()).toEqual(Object.keys(expected()).sort());
   });
 
-  test.each(Object.keys(expectedTables()))("%s matches the spec", (table) => {
+  test.each(Object.keys(functions === V1_FUNCTIONS ? expectedTables() : expected()))("%s matches the spec", (table) => {
     expect(actual().tables[table]).toEqual(expected()[table]);
   });
 
@@ -460,10 +486,10 @@ function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, 
     expect(actual().functions).toEqual([...functions].sort());
   });
 
-  test("has v1's 19 triggers (16 update_timestamp, the run insert trigger, the two state triggers) and the outbox's at head", () => {
+  test("has v1's 19 triggers (16 update_timestamp, the run insert trigger, the two state triggers); at head the outbox's and the limits' two update_timestamp", () => {
     const triggers = Object.values(actual().tables).flat().filter((line) => line.startsWith("trigger: "));
-    expect(triggers).toHaveLength(functions === V1_FUNCTIONS ? 19 : 20);
-    expect(triggers.filter((line) => line === UPDATE_TIMESTAMP_TRIGGER)).toHaveLength(16);
+    expect(triggers).toHaveLength(functions === V1_FUNCTIONS ? 19 : 22);
+    expect(triggers.filter((line) => line === UPDATE_TIMESTAMP_TRIGGER)).toHaveLength(functions === V1_FUNCTIONS ? 16 : 18);
   });
 }
 

@@ -26,7 +26,8 @@ const WRITE_PATH = "000004-write-path-triggers.sql";
 const STATE_TRIGGERS = "000005-set-based-state-triggers.sql";
 const V1_NAMES = "000006-v1-names-for-earlier-databases.sql";
 const OUTBOX = "000007-outbox-log-batch-receipts-and-states-written-once-per-run.sql";
-const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX];
+const LIMITS = "000008-concurrency-limits.sql";
+const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS];
 
 let database: TestDatabase;
 let options: { connectionString: string };
@@ -62,7 +63,7 @@ describe("upgrade, downgrade, reset, status", () => {
     expect(lines.some((line) => line.includes(V1))).toBe(true);
     expect(await migrationStatus(options)).toEqual({ applied: ALL, pending: [] });
     firstUpgrade = await dumpCatalog(database.pool);
-    expect(Object.keys(firstUpgrade.tables)).toHaveLength(17);
+    expect(Object.keys(firstUpgrade.tables)).toHaveLength(19); // v1's 16, utility.traversal, the two limit tables
   });
 
   test("a second upgrade applies nothing", async () => {
@@ -70,7 +71,7 @@ describe("upgrade, downgrade, reset, status", () => {
   });
 
   test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
-    expect(await downgrade(options)).toEqual([OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
+    expect(await downgrade(options)).toEqual([LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
     expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
     const empty = await dumpCatalog(database.pool);
     expect(empty.tables).toEqual({});
@@ -86,8 +87,8 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
     await upgrade(options);
-    expect(await downgrade({ ...options, target })).toEqual([OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
-    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX] });
+    expect(await downgrade({ ...options, target })).toEqual([LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS] });
     expect(await downgrade({ ...options, target })).toEqual([]);
   });
 
@@ -117,7 +118,7 @@ describe("upgrade, downgrade, reset, status", () => {
       "CREATE TRIGGER update_flow_run_details_on_state_insert AFTER INSERT ON public.flow_run_state FOR EACH ROW EXECUTE FUNCTION update_flow_run_details_on_state_insert()",
       "CREATE TRIGGER update_task_run_details_on_state_insert AFTER INSERT ON public.task_run_state FOR EACH ROW EXECUTE FUNCTION update_task_run_details_on_state_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -128,7 +129,7 @@ describe("upgrade, downgrade, reset, status", () => {
       expect(await functionBody(name)).toEqual([await triggerBody(STATE_TRIGGERS, name)]);
     }
     expect(await count("select count(*)::int as n from pg_namespace where nspname = 'internal'")).toBe(0);
-    expect(await upgrade(options)).toEqual([OUTBOX]);
+    expect(await upgrade(options)).toEqual([OUTBOX, LIMITS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -141,7 +142,7 @@ describe("upgrade, downgrade, reset, status", () => {
     expect(await triggerDefinitions(["insert_task_runs_after_flow_run_insert"])).toEqual([
       "CREATE TRIGGER insert_task_runs_after_flow_run_insert AFTER INSERT ON public.flow_run FOR EACH ROW EXECUTE FUNCTION insert_task_runs_after_flow_run_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX]);
+    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -149,14 +150,14 @@ describe("upgrade, downgrade, reset, status", () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });
-    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX]);
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
     expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("an unknown target is rejected before anything is undone", async () => {
     await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
-      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}`,
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}, ${LIMITS}`,
     );
     await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
     expect((await migrationStatus(options)).applied).toEqual(ALL);
@@ -164,18 +165,18 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test("a failing down script rolls its step back completely", async () => {
     // 000004's down script replaces insert_task_runs_after_flow_run_insert() with v1's, then fails on its trigger
-    // already gone (000007, 000006 and 000005 are undone first, and stay undone)
+    // already gone (000008, 000007, 000006 and 000005 are undone first, and stay undone)
     const body = "select prosrc as body from pg_proc where proname = 'insert_task_runs_after_flow_run_insert'";
     const before = (await database.pool.query<{ body: string }>(body)).rows;
     await database.pool.query("drop trigger insert_task_runs_after_flow_run_insert on flow_run");
     await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${WRITE_PATH}' failed`);
-    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -3));
+    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -4));
     expect((await database.pool.query<{ body: string }>(body)).rows).toEqual(before);
     await database.pool.query(
       `create trigger insert_task_runs_after_flow_run_insert after insert on flow_run referencing new table as new_flow_runs
        for each statement execute function insert_task_runs_after_flow_run_insert()`,
     );
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 

@@ -149,3 +149,27 @@ export function diffSchemas(
   }
   return lines.sort();
 }
+
+/**
+ * The differences no entry of the allow-list accepts; adds the entries that accepted one to `used` (so that the
+ * caller can fail on entries that no longer occur).
+ */
+export function unacceptedDifferences(differences: readonly string[], entries: readonly string[], used: Set<string>): string[] {
+  return differences.filter((difference) => {
+    const entry = acceptingEntry(entries, difference);
+    if (entry) used.add(entry);
+    return !entry;
+  });
+}
+
+/**
+ * The entry of an allow-list that accepts a difference, or undefined. An entry may hold `*`, which stands for any
+ * run of characters (`type task_tag_limit*: extra` accepts every type generated for that table).
+ */
+export function acceptingEntry(entries: readonly string[], difference: string): string | undefined {
+  return entries.find((entry) =>
+    entry.includes("*")
+      ? new RegExp(`^${entry.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(difference)
+      : entry === difference,
+  );
+}

@@ -15,6 +15,8 @@ export interface GraphqlResult<T = Record<string, any>> {
 
 export interface MutationsHarness {
   readonly db: Pool;
+  /** The test database's connection string (for a second service on the same database). */
+  readonly url: string;
   readonly service: MutationsService;
   readonly config: Config;
   /** Runs one operation; `headers` become the request's headers. */
@@ -50,6 +52,9 @@ export function useMutations(options: { env?: Record<string, string>; poolSize?:
   const harness: MutationsHarness = {
     get db() {
       return database.pool;
+    },
+    get url() {
+      return database.url;
     },
     get service() {
       if (!service) throw new Error("the service exists only inside tests");

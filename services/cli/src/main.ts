@@ -1,6 +1,7 @@
 // The `prefect-server` CLI (bin/prefect-server.js runs this file).
 import { Command } from "commander";
 import { CliError, describeError } from "./common.ts";
+import { concurrencyCommand } from "./concurrency.ts";
 import { databaseCommand } from "./database.ts";
 import { devCommand } from "./dev.ts";
 import { servicesCommand } from "./services.ts";
@@ -15,7 +16,8 @@ export function createProgram(): Command {
     .addCommand(devCommand())
     .addCommand(servicesCommand())
     .addCommand(startCommand())
-    .addCommand(createTenantCommand());
+    .addCommand(createTenantCommand())
+    .addCommand(concurrencyCommand());
 }
 
 try {

@@ -1,5 +1,7 @@
 // Flow runs and task runs (docs/v1-compatibility.md, Flow runs and task runs).
-import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
+import pg from "pg";
+import { withTransaction, type Pool, type PoolClient } from "../../shared/src/database/pool.ts";
+import { CLAIM_SECONDS } from "./concurrency.ts";
 import { ApiError } from "./errors.ts";
 import { pythonSetRepr } from "./python.ts";
 import { SCHEDULED_STATES } from "./state_classes.ts";
@@ -299,13 +301,8 @@ export async function updateTaskRunHeartbeat(db: Queryable, taskRunId: string): 
   await db.query({ name: "mutations.task_run_heartbeat", text: "UPDATE task_run SET heartbeat = clock_timestamp() WHERE id = $1", values: [taskRunId] });
 }
 
-// The agent queue: due runs of the tenant, label matching in SQL (run labels ⊆ agent labels; an agent with labels
-// takes no unlabeled run), oldest start first, capped. Records the polling agent's last_queried in the same statement.
-const RUNS_IN_QUEUE_SQL = `
-WITH polled AS (UPDATE agent SET last_queried = now() WHERE id = $5::uuid RETURNING id)
-SELECT fr.id::text AS id
-FROM flow_run fr
-WHERE fr.tenant_id = $1
+/** SQL: `fr` is due for an agent with labels $3 (jsonb) of tenant $1 at $2; $6 the scheduled states. */
+const DUE_RUN_CONDITION = `fr.tenant_id = $1
   AND (
     (fr.state = ANY($6::text[]) AND fr.state_start_time <= $2)
     OR (fr.state = 'Running' AND EXISTS (
@@ -313,7 +310,36 @@ WHERE fr.tenant_id = $1
       WHERE tr.flow_run_id = fr.id AND tr.state = ANY($6::text[]) AND tr.state_start_time <= $2))
   )
   AND fr.labels <@ $3::jsonb
-  AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)
+  AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)`;
+
+/**
+ * Where limits apply, the poll reads this many times its cap of candidates: runs it skips for a label whose slots the
+ * runs before them took leave room for others.
+ */
+const LIMITED_CANDIDATES_FACTOR = 3;
+
+// The agent queue: due runs of the tenant, label matching in SQL (run labels ⊆ agent labels; an agent with labels
+// takes no unlabeled run), oldest start first, capped. Records the polling agent's last_queried in the same statement,
+// and says whether a concurrency limit of the tenant names one of the agent's labels (then the runs it may be handed
+// are counted out under the limits' locks: limitedRunsInQueue).
+const RUNS_IN_QUEUE_SQL = `
+WITH polled AS (UPDATE agent SET last_queried = now() WHERE id = $5::uuid RETURNING id)
+SELECT fr.id::text AS id,
+  EXISTS (SELECT 1 FROM flow_concurrency_limit l WHERE l.tenant_id = $1 AND $3::jsonb ? l.name) AS limited
+FROM flow_run fr
+WHERE ${DUE_RUN_CONDITION}
+ORDER BY fr.state_start_time ASC NULLS LAST, fr.id
+LIMIT $4`;
+
+// The same queue where limits apply, after limitedRunsInQueue has locked them: $5 the labels without a free slot, $7
+// the seconds a claim lasts. A run that holds its slots already (a running run with due task runs, a run claimed by
+// a poll and not yet submitted) is listed whatever its labels; the others only without a full label.
+const LIMITED_RUNS_IN_QUEUE_SQL = `
+SELECT fr.id::text AS id, fr.labels, fr.state = 'Running' OR c.flow_run_id IS NOT NULL AS holding
+FROM flow_run fr
+LEFT JOIN internal.flow_run_claim c ON c.flow_run_id = fr.id AND c.claimed > now() - make_interval(secs => $7)
+WHERE ${DUE_RUN_CONDITION}
+  AND (fr.state = 'Running' OR c.flow_run_id IS NOT NULL OR NOT fr.labels ?| $5::text[])
 ORDER BY fr.state_start_time ASC NULLS LAST, fr.id
 LIMIT $4`;
 
@@ -324,12 +350,53 @@ export async function getRunsInQueue(
 ): Promise<string[]> {
   if (!input.tenant_id) throw new ApiError("Invalid tenant ID");
   const labels = [...new Set(input.labels ?? [])].sort();
-  const { rows } = await db.query<{ id: string }>({
-    name: "mutations.get_runs_in_queue",
-    text: RUNS_IN_QUEUE_SQL,
-    values: [input.tenant_id, input.before ?? new Date().toISOString(), JSON.stringify(labels), input.limit, input.agent_id ?? null, SCHEDULED_STATES],
+  const values = [input.tenant_id, input.before ?? new Date().toISOString(), JSON.stringify(labels), input.limit, input.agent_id ?? null, SCHEDULED_STATES];
+  const { rows } = await db.query<{ id: string; limited: boolean }>({ name: "mutations.get_runs_in_queue", text: RUNS_IN_QUEUE_SQL, values });
+  if (rows.length === 0 || !rows[0]!.limited) return rows.map((row) => row.id);
+  const limited = (client: Queryable) => limitedRunsInQueue(client, values, labels);
+  return db instanceof pg.Pool ? withTransaction(db, limited) : limited(db);
+}
+
+/**
+ * The queue of an agent whose labels have concurrency limits (docs/concurrency.md, "Flow-label limits"): inside one
+ * transaction, lock the limits (so concurrent polls count them out one after the other), count the runs holding
+ * their slots (running, submitted, or claimed by an earlier poll), hand out runs while each of their limited labels
+ * has a free slot, and claim the runs handed out, so the next poll counts them before the agent has submitted them.
+ */
+async function limitedRunsInQueue(db: Queryable, values: unknown[], agentLabels: string[]): Promise<string[]> {
+  const { rows: limits } = await db.query<{ name: string; limit: number; used: string }>({
+    name: "mutations.get_runs_in_queue.limits",
+    text: `SELECT name, "limit", used FROM internal.flow_concurrency_limit_usage(
+             ARRAY(SELECT id FROM flow_concurrency_limit WHERE tenant_id = $1 AND name = ANY($2::text[])), true, $3)`,
+    values: [values[0], agentLabels, CLAIM_SECONDS],
   });
-  return rows.map((row) => row.id);
+  const free = new Map(limits.map((limit) => [limit.name, limit.limit - Number(limit.used)]));
+  const full = [...free].filter(([, slots]) => slots <= 0).map(([name]) => name);
+  const { rows: candidates } = await db.query<{ id: string; labels: string[]; holding: boolean }>({
+    name: "mutations.get_runs_in_queue.limited",
+    text: LIMITED_RUNS_IN_QUEUE_SQL,
+    values: [...values.slice(0, 3), Number(values[3]) * LIMITED_CANDIDATES_FACTOR, full, values[5], CLAIM_SECONDS],
+  });
+  const handed: string[] = [];
+  const claims: string[] = [];
+  for (const run of candidates) {
+    if (handed.length >= Number(values[3])) break;
+    if (!run.holding) {
+      const limited = run.labels.filter((label) => free.has(label));
+      if (limited.some((label) => free.get(label)! <= 0)) continue;
+      for (const label of limited) free.set(label, free.get(label)! - 1);
+      if (limited.length > 0) claims.push(run.id);
+    }
+    handed.push(run.id);
+  }
+  await db.query({
+    name: "mutations.get_runs_in_queue.claim",
+    text: `WITH expired AS (DELETE FROM internal.flow_run_claim WHERE claimed < now() - make_interval(secs => $2))
+           INSERT INTO internal.flow_run_claim (flow_run_id) SELECT unnest($1::uuid[])
+           ON CONFLICT (flow_run_id) DO UPDATE SET claimed = now()`,
+    values: [claims, CLAIM_SECONDS],
+  });
+  return handed;
 }
 
 /** set_flow_run_labels: stores the labels sorted; false for an unknown run. */

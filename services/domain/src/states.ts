@@ -31,6 +31,7 @@ import {
 import { isoUtc, now } from "./schedules/time.ts";
 import { normaliseDateTime } from "./inputs.ts";
 import { coalescer } from "./coalescer.ts";
+import { queuedMessage } from "./concurrency.ts";
 
 type Queryable = Pool | PoolClient;
 
@@ -64,8 +65,9 @@ export type { SerializedState };
 
 export interface StateItemResult {
   id: string;
-  status: "SUCCESS";
-  message: null;
+  /** QUEUED: the run asked to start while a concurrency limit of its tags or labels was used up; nothing was written. */
+  status: "SUCCESS" | "QUEUED";
+  message: string | null;
 }
 
 interface PreparedState {
@@ -147,13 +149,33 @@ const versionLockSql = (j: string, kind: "flow" | "task", id: string) => `CASE W
     || (${j}.run_version + row_number() OVER (PARTITION BY ${j}.${id}, ${j}.resent ORDER BY ${j}.ord) - 1)
     || ' (version locking is on for its flow).' END`;
 
+/**
+ * The `usage` and `queued` CTEs of a state statement, after its `starting` CTE (ord, limit_id: an item asking a run
+ * that is not running to start, once per limit of its tags or labels). `usage` calls the migration's function
+ * (migration 000008), which locks the limits' rows and counts the runs holding their slots in a snapshot taken after
+ * the lock, so concurrent statements cannot both take a limit's last slot; it is called only when some item meets a
+ * limit. An item is queued when, for one of its limits, the runs holding a slot and the items of the statement before
+ * it that ask for one of that limit's slots leave none (counting those items even when they end up queued for
+ * another limit errs on the side of the limit). `queued`: ord, the limit's name and value, one row per queued item.
+ */
+const queuedSql = (usageCall: string) => `usage AS (
+  SELECT * FROM internal.${usageCall} WHERE EXISTS (SELECT 1 FROM starting)
+),
+queued AS (
+  SELECT DISTINCT ON (s.ord) s.ord, u.name, u."limit"
+  FROM (SELECT starting.*, row_number() OVER (PARTITION BY limit_id ORDER BY ord) AS place FROM starting) s
+  JOIN usage u ON u.id = s.limit_id
+  WHERE u.used + s.place > u."limit"
+  ORDER BY s.ord, u.name
+)`;
+
 // One statement sets every state of a batch of flow runs (Postgres runs every data-modifying CTE to completion
 // whether or not the final SELECT reads it). $1: the batch as one group (statementInput); $2: the agent id header
 // (uuid or null). Rows come back per item, in input order, with `error`.
 const SET_FLOW_RUN_STATES_SQL = `
 WITH ${batchInput("flow_run_id")},
 run AS (
-  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp, fr.serialized_state, fr.agent_id,
+  SELECT fr.id, fr.tenant_id, fr.version, fr.state, fr.state_timestamp, fr.serialized_state, fr.agent_id, fr.labels,
     (fg.settings->>'version_locking_enabled')::boolean IS TRUE AS version_locked
   FROM flow_run fr LEFT JOIN flow f ON f.id = fr.flow_id LEFT JOIN flow_group fg ON fg.id = f.flow_group_id
   WHERE fr.id IN (SELECT flow_run_id FROM input)
@@ -163,7 +185,7 @@ run AS (
 item AS (
   SELECT input.*, run.id AS run_id, run.tenant_id, run.version AS run_version, run.state AS run_state,
     run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state, run.agent_id AS run_agent_id,
-    run.version_locked IS TRUE AS version_locked,
+    run.labels AS run_labels, run.version_locked IS TRUE AS version_locked,
     row_number() OVER (PARTITION BY input.flow_run_id ORDER BY input.ord) = 1 AS first
   FROM input LEFT JOIN run ON run.id = input.flow_run_id
 ),
@@ -197,10 +219,20 @@ checked AS (
   FROM locked j
 ),
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
+-- a run asking to start holds a slot of each of its labels' limits (docs/concurrency.md)
+starting AS (
+  SELECT c.ord, l.id AS limit_id
+  FROM checked c CROSS JOIN LATERAL jsonb_array_elements_text(c.run_labels) AS label(name)
+  JOIN flow_concurrency_limit l ON l.tenant_id = c.tenant_id AND l.name = label.name
+  WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($4::text[]))
+    AND jsonb_typeof(c.run_labels) = 'array' AND EXISTS (SELECT 1 FROM flow_concurrency_limit) AND (SELECT ok FROM ok)
+),
+${queuedSql("flow_concurrency_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting), false, 0)")},
+written AS (SELECT c.* FROM checked c, ok WHERE ok.ok AND NOT c.resent AND c.ord NOT IN (SELECT ord FROM queued)),
 inserted AS (
   INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
   SELECT c.tenant_id, c.flow_run_id, c.version, c.type, c.message, c.state->'_result', c.start_time, c.state, clock_timestamp()
-  FROM checked c, ok WHERE ok.ok AND NOT c.resent
+  FROM written c
   ORDER BY c.ord
   RETURNING id
 ),
@@ -210,14 +242,14 @@ touched AS (
     agent_id = CASE WHEN t.submitted AND EXISTS (SELECT 1 FROM agent WHERE agent.id = $2::uuid) THEN $2::uuid ELSE fr.agent_id END
   FROM (
     SELECT flow_run_id, bool_or(type = ANY($4::text[]) OR type = 'Submitted') AS beats, bool_or(type = 'Submitted') AS submitted
-    FROM checked WHERE NOT resent GROUP BY flow_run_id
-  ) t, ok
-  WHERE ok.ok AND fr.id = t.flow_run_id AND (t.beats OR t.submitted)
+    FROM written GROUP BY flow_run_id
+  ) t
+  WHERE fr.id = t.flow_run_id AND (t.beats OR t.submitted)
   RETURNING fr.id
 ),
 cancelled AS (
-  SELECT DISTINCT ON (flow_run_id) flow_run_id, state, message FROM checked, ok
-  WHERE ok.ok AND NOT resent AND type = 'Cancelled' ORDER BY flow_run_id, ord DESC
+  SELECT DISTINCT ON (flow_run_id) flow_run_id, state, message FROM written
+  WHERE type = 'Cancelled' ORDER BY flow_run_id, ord DESC
 ),
 cascade_runs AS (
   SELECT tr.id, tr.tenant_id, tr.version, c.state, c.message FROM task_run tr JOIN cancelled c ON c.flow_run_id = tr.flow_run_id
@@ -230,7 +262,8 @@ cascaded AS (
   SELECT tenant_id, id, version + 1, 'Cancelled', message, state, clock_timestamp() FROM cascade_runs
   RETURNING task_run_id
 )
-SELECT c.ord, c.flow_run_id::text AS id, c.error, c.error_code FROM checked c ORDER BY c.ord`;
+SELECT c.ord, c.flow_run_id::text AS id, c.error, c.error_code, q.name AS queued_name, q."limit" AS queued_limit
+FROM checked c LEFT JOIN queued q ON q.ord = c.ord ORDER BY c.ord`;
 
 // The same for task runs, for the items of one or more requests (groups, `grp`: coalesced requests share a
 // statement). Each request is all-or-nothing on its own, and the items of the requests without an error are applied
@@ -245,13 +278,14 @@ SELECT c.ord, c.flow_run_id::text AS id, c.error, c.error_code FROM checked c OR
 const SET_TASK_RUN_STATES_SQL = `
 WITH ${batchInput("task_run_id")},
 run AS (
-  SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state, tr.state_timestamp
+  SELECT tr.id, tr.tenant_id, tr.version, tr.flow_run_id, tr.serialized_state, tr.state_timestamp, tr.state, tr.task_id
   FROM task_run tr WHERE tr.id IN (SELECT task_run_id FROM input)
   ORDER BY tr.id
   FOR NO KEY UPDATE
 ),
 item AS (
   SELECT input.*, run.id AS run_id, run.tenant_id, run.version AS run_version, run.flow_run_id AS run_flow_run_id,
+    run.state AS run_state, run.task_id AS run_task_id,
     run.state_timestamp AS run_state_timestamp, run.serialized_state AS run_serialized_state,
     run.serialized_state->'cached_inputs' AS run_inputs,
     COALESCE(input.state->'cached_inputs', 'null'::jsonb) NOT IN ('null'::jsonb, '{}'::jsonb) AS has_inputs,
@@ -283,12 +317,23 @@ checked AS (
     CASE WHEN NOT j.resent AND j.run_id IS NOT NULL AND j.lock_error IS NOT NULL THEN '${VERSION_LOCKING_ERROR}' END AS error_code
   FROM locked j LEFT JOIN flow_run fr ON fr.id = j.run_flow_run_id
 ),
--- the items to write (not resent, of the groups without an error), applied one after another: their version, and
--- the place of the last item up to them that brought cached inputs (whose inputs a later item without any gets;
--- before the first such item, the run's current ones)
+-- a run asking to start holds a slot of each of its task's tags' limits (docs/concurrency.md)
+starting AS (
+  SELECT c.ord, l.id AS limit_id
+  FROM checked c JOIN task t ON t.id = c.run_task_id CROSS JOIN LATERAL jsonb_array_elements_text(t.tags) AS tag(name)
+  JOIN task_tag_limit l ON l.tenant_id = c.tenant_id AND l.tag = tag.name
+  WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($2::text[]))
+    AND jsonb_typeof(t.tags) = 'array' AND EXISTS (SELECT 1 FROM task_tag_limit)
+    AND c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
+),
+${queuedSql("task_tag_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting))")},
+-- the items to write (not resent, not queued, of the groups without an error), applied one after another: their
+-- version, and the place of the last item up to them that brought cached inputs (whose inputs a later item without
+-- any gets; before the first such item, the run's current ones)
 ready AS (
   SELECT c.*, c.run_version + row_number() OVER w AS version, max(CASE WHEN c.has_inputs THEN c.ord END) OVER w AS inputs_ord
   FROM checked c WHERE NOT c.resent AND c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
+    AND c.ord NOT IN (SELECT ord FROM queued)
   WINDOW w AS (PARTITION BY c.task_run_id ORDER BY c.ord)
 ),
 inserted AS (
@@ -306,13 +351,17 @@ inserted AS (
   ORDER BY c.ord
   RETURNING task_run_id
 )
-SELECT c.grp, c.task_run_id::text AS id, c.error, c.error_code FROM checked c ORDER BY c.ord`;
+SELECT c.grp, c.task_run_id::text AS id, c.error, c.error_code, q.name AS queued_name, q."limit" AS queued_limit
+FROM checked c LEFT JOIN queued q ON q.ord = c.ord ORDER BY c.ord`;
 
 interface BatchRow {
   id: string;
   error: string | null;
   /** extensions.code of the error, when it has one (VERSION_LOCKING_ERROR). */
   error_code: string | null;
+  /** The tag or label whose used-up limit queued the item, and that limit; null when it was not queued. */
+  queued_name: string | null;
+  queued_limit: number | null;
 }
 
 type BatchItem = ReturnType<typeof toBatch>[number];
@@ -343,10 +392,14 @@ function statementInput(groups: BatchItem[][]): string {
   return JSON.stringify(groups.flatMap((items, grp) => items.map((item) => ({ grp, ord: ord++, ...item }))));
 }
 
-function results(rows: BatchRow[]): StateItemResult[] {
+function results(rows: BatchRow[], kind: "tag" | "label"): StateItemResult[] {
   const failed = rows.find((row) => row.error !== null);
   if (failed) throw new ApiError(failed.error!, failed.error_code ?? undefined);
-  return rows.map((row) => ({ id: row.id, status: "SUCCESS", message: null }));
+  return rows.map((row) =>
+    row.queued_name === null
+      ? { id: row.id, status: "SUCCESS", message: null }
+      : { id: row.id, status: "QUEUED", message: queuedMessage(kind, row.queued_name, row.queued_limit!) },
+  );
 }
 
 /**
@@ -368,7 +421,7 @@ export async function setFlowRunStates(
     text: SET_FLOW_RUN_STATES_SQL,
     values: [statementInput([batch]), agentId, SUBMITTED_LOCK_SECONDS, RUNNING_STATES, FINISHED_STATES, SCHEDULED_STATES],
   });
-  return results(rows);
+  return results(rows, "label");
 }
 
 /**
@@ -415,13 +468,13 @@ export async function setTaskRunStates(
 ): Promise<StateItemResult[]> {
   if (items.length === 0) return [];
   const batch = toBatch(items.map((item) => ({ id: item.task_run_id, state: item.state, version: item.version })), "task_run_id", resendWindow);
-  if (!(db instanceof pg.Pool) || batch.length >= SHARED_STATEMENT_MAX_ITEMS) return results((await writeTaskRunStates(db, [batch]))[0]!);
+  if (!(db instanceof pg.Pool) || batch.length >= SHARED_STATEMENT_MAX_ITEMS) return results((await writeTaskRunStates(db, [batch]))[0]!, "tag");
   let write = taskRunStateWriters.get(db);
   if (!write) {
     write = coalescer(TASK_RUN_STATE_STATEMENTS, (batches: BatchItem[][]) => writeTaskRunStates(db, batches));
     taskRunStateWriters.set(db, write);
   }
-  return results(await write(batch));
+  return results(await write(batch), "tag");
 }
 
 /** Sets one state on one flow run (the API-internal form: create_flow_run, cancel_flow_run, archive_flow …). */

@@ -7,6 +7,7 @@ import { parse, type DocumentNode, type GraphQLFieldResolver, type GraphQLSchema
 import { PROJECT_ROOT } from "../../../shared/src/paths.ts";
 import { agentsResolvers } from "./resolvers/agents.ts";
 import { cloudHooksResolvers } from "./resolvers/cloud_hooks.ts";
+import { concurrencyResolvers } from "./resolvers/concurrency.ts";
 import { flowsResolvers } from "./resolvers/flows.ts";
 import { rootResolvers } from "./resolvers/root.ts";
 import { runsResolvers } from "./resolvers/runs.ts";
@@ -42,6 +43,6 @@ function merge(groups: Resolvers[]): GraphQLResolverMap<unknown> {
 export function buildServiceSchema(): GraphQLSchema {
   return buildSubgraphSchema([{
     typeDefs: serviceTypeDefs(),
-    resolvers: merge([rootResolvers, runsResolvers, statesResolvers, flowsResolvers, tenantsResolvers, agentsResolvers, cloudHooksResolvers]),
+    resolvers: merge([rootResolvers, runsResolvers, statesResolvers, flowsResolvers, tenantsResolvers, agentsResolvers, cloudHooksResolvers, concurrencyResolvers]),
   }]);
 }

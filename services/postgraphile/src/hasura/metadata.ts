@@ -8,6 +8,8 @@ import { sql, type SQL } from "postgraphile/pg-sql2";
 export interface TrackedTable {
   schema: string;
   table: string;
+  /** No table mutations: the rows are written through the mutations service only, which checks them. */
+  readOnly?: boolean;
 }
 
 export interface RelationshipSpec {
@@ -51,6 +53,11 @@ export const TRACKED_TABLES: readonly TrackedTable[] = [
   { schema: "public", table: "agent_config" },
   { schema: "public", table: "agent" },
   { schema: "public", table: "task_run_artifact" },
+  // beyond v1: the concurrency limits, under Prefect Core's name and the UI's (a view), docs/concurrency.md; the
+  // service's update_/delete_ mutations of these names write them
+  { schema: "public", table: "task_tag_limit", readOnly: true },
+  { schema: "public", table: "task_concurrency_limit", readOnly: true },
+  { schema: "public", table: "flow_concurrency_limit", readOnly: true },
   { schema: "utility", table: "traversal" },
 ];
 

@@ -46,6 +46,8 @@ export interface TableModel {
   relationship: Map<string, RelationshipModel>;
   /** Most rows a list of this table returns (services.postgraphile.max_rows); null: no cap. */
   maxRows: number | null;
+  /** No table mutations (metadata.ts). */
+  readOnly: boolean;
 }
 
 export interface DataGraphModel {
@@ -101,6 +103,7 @@ export function buildModel(registry: PgRegistry, options: ModelOptions = {}): Da
       relationships: [],
       relationship: new Map(),
       maxRows: options.maxRows ?? null,
+      readOnly: tracked.readOnly ?? false,
     };
   });
   const byName = new Map(tables.map((t) => [t.name, t]));

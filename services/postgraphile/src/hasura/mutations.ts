@@ -45,11 +45,13 @@ function operatorValueType(operator: UpdateOperator, scalar: string, types: Sche
   }
 }
 
+const writableTables = (model: DataGraphModel) => model.tables.filter((table) => !table.readOnly);
+
 /** Registers the input, enum and response types of every table's mutations. */
 export function registerMutationTypes(model: DataGraphModel, types: SchemaTypes): void {
   const objectTargets = new Set(model.tables.flatMap((t) => t.relationships.filter((r) => r.kind === "object").map((r) => r.target)));
   const arrayTargets = new Set(model.tables.flatMap((t) => t.relationships.filter((r) => r.kind === "array").map((r) => r.target)));
-  for (const table of model.tables) {
+  for (const table of writableTables(model)) {
     const hasConstraints = table.constraints.length > 0;
     const onConflict = (): GraphQLInputFieldConfigMap => (hasConstraints ? { on_conflict: { type: types.input(names.onConflict(table.name)) } } : {});
     types.registerObject(names.mutationResponse(table.name), () => ({
@@ -150,7 +152,7 @@ const operatorsOf = (args: Args, table: TableModel): UpdateOperators =>
 /** The mutation root fields of every table, in v1's order (delete, insert, update; each plain then single-row). */
 export function rootMutationFields(model: DataGraphModel, types: SchemaTypes): Record<string, PlannedField> {
   const fields: Record<string, PlannedField> = {};
-  for (const table of model.tables) {
+  for (const table of writableTables(model)) {
     const response = types.output(names.mutationResponse(table.name));
     const row = types.output(table.name);
     const where = { where: { type: types.nonNull(types.input(names.boolExp(table.name))) } };

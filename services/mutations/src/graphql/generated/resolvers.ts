@@ -33,12 +33,18 @@ export type Mutation = {
   delete_agent_config?: Maybe<Success_Payload>;
   delete_cloud_hook?: Maybe<Success_Payload>;
   delete_flow?: Maybe<Success_Payload>;
+  /** Beyond v1: remove a flow-run label's concurrency limit. */
+  delete_flow_concurrency_limit?: Maybe<Success_Payload>;
   delete_flow_group?: Maybe<Success_Payload>;
   delete_flow_group_schedule?: Maybe<Success_Payload>;
   delete_flow_run?: Maybe<Success_Payload>;
   delete_message?: Maybe<Success_Payload>;
   delete_project?: Maybe<Success_Payload>;
+  /** Beyond v1 (the UI's name): remove a task tag's concurrency limit. */
+  delete_task_concurrency_limit?: Maybe<Success_Payload>;
   delete_task_run_artifact?: Maybe<Success_Payload>;
+  /** Beyond v1 (Prefect Core's name): remove a task tag's concurrency limit. */
+  delete_task_tag_limit?: Maybe<Success_Payload>;
   delete_tenant?: Maybe<Success_Payload>;
   disable_flow_heartbeat?: Maybe<Success_Payload>;
   disable_flow_lazarus_process?: Maybe<Success_Payload>;
@@ -74,10 +80,16 @@ export type Mutation = {
   set_task_run_states?: Maybe<Set_Task_Run_States_Payload>;
   test_cloud_hook?: Maybe<Success_Payload>;
   update_agent_config?: Maybe<Success_Payload>;
+  /** Beyond v1: set a flow-run label's concurrency limit, creating it when missing. */
+  update_flow_concurrency_limit?: Maybe<Concurrency_Limit_Id_Payload>;
   update_flow_project?: Maybe<Flow_Id_Payload>;
   update_flow_run_heartbeat?: Maybe<Success_Payload>;
+  /** Beyond v1 (the UI's name): set a task tag's concurrency limit, creating it when missing. */
+  update_task_concurrency_limit?: Maybe<Concurrency_Limit_Id_Payload>;
   update_task_run_artifact?: Maybe<Success_Payload>;
   update_task_run_heartbeat?: Maybe<Success_Payload>;
+  /** Beyond v1 (Prefect Core's name): set a task tag's concurrency limit, creating it when missing. */
+  update_task_tag_limit?: Maybe<Concurrency_Limit_Id_Payload>;
   update_tenant_name?: Maybe<Tenant_Id_Payload>;
   update_tenant_settings?: Maybe<Tenant_Id_Payload>;
   update_tenant_slug?: Maybe<Tenant_Id_Payload>;
@@ -155,6 +167,11 @@ export type MutationDelete_FlowArgs = {
 };
 
 
+export type MutationDelete_Flow_Concurrency_LimitArgs = {
+  input: Delete_Flow_Concurrency_Limit_Input;
+};
+
+
 export type MutationDelete_Flow_GroupArgs = {
   input: Delete_Flow_Group_Input;
 };
@@ -180,8 +197,18 @@ export type MutationDelete_ProjectArgs = {
 };
 
 
+export type MutationDelete_Task_Concurrency_LimitArgs = {
+  input: Delete_Task_Concurrency_Limit_Input;
+};
+
+
 export type MutationDelete_Task_Run_ArtifactArgs = {
   input: Delete_Task_Run_Artifact_Input;
+};
+
+
+export type MutationDelete_Task_Tag_LimitArgs = {
+  input: Delete_Task_Tag_Limit_Input;
 };
 
 
@@ -350,6 +377,11 @@ export type MutationUpdate_Agent_ConfigArgs = {
 };
 
 
+export type MutationUpdate_Flow_Concurrency_LimitArgs = {
+  input: Update_Flow_Concurrency_Limit_Input;
+};
+
+
 export type MutationUpdate_Flow_ProjectArgs = {
   input: Update_Flow_Project_Input;
 };
@@ -360,6 +392,11 @@ export type MutationUpdate_Flow_Run_HeartbeatArgs = {
 };
 
 
+export type MutationUpdate_Task_Concurrency_LimitArgs = {
+  input: Update_Task_Concurrency_Limit_Input;
+};
+
+
 export type MutationUpdate_Task_Run_ArtifactArgs = {
   input: Update_Task_Run_Artifact_Input;
 };
@@ -367,6 +404,11 @@ export type MutationUpdate_Task_Run_ArtifactArgs = {
 
 export type MutationUpdate_Task_Run_HeartbeatArgs = {
   input: Update_Task_Run_Heartbeat_Input;
+};
+
+
+export type MutationUpdate_Task_Tag_LimitArgs = {
+  input: Update_Task_Tag_Limit_Input;
 };
 
 
@@ -392,10 +434,20 @@ export type MutationWrite_Run_LogsArgs = {
 export type Query = {
   __typename?: 'Query';
   api?: Maybe<Api_Info>;
+  /** Beyond v1: for each label, how many flow runs with it are running now. */
+  flow_concurrency: Array<Flow_Concurrency_Usage>;
   get_task_run_info?: Maybe<Task_Run_Info_Payload>;
   hello?: Maybe<Scalars['String']['output']>;
   mapped_children?: Maybe<Mapped_Children_Payload>;
   reference_data?: Maybe<Reference_Data>;
+  /** Beyond v1: for each tag, how many task runs with it are running now. */
+  task_concurrency: Array<Task_Concurrency_Usage>;
+};
+
+
+export type QueryFlow_ConcurrencyArgs = {
+  labels: Array<Scalars['String']['input']>;
+  tenant_id?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 
@@ -406,6 +458,12 @@ export type QueryGet_Task_Run_InfoArgs = {
 
 export type QueryMapped_ChildrenArgs = {
   task_run_id: Scalars['UUID']['input'];
+};
+
+
+export type QueryTask_ConcurrencyArgs = {
+  names: Array<Scalars['String']['input']>;
+  tenant_id?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 export type Agent_Config_Id_Payload = {
@@ -451,6 +509,11 @@ export type Cloud_Hook_Type =
   | 'SLACK_WEBHOOK'
   | 'TWILIO'
   | 'WEBHOOK';
+
+export type Concurrency_Limit_Id_Payload = {
+  __typename?: 'concurrency_limit_id_payload';
+  id?: Maybe<Scalars['UUID']['output']>;
+};
 
 export type Create_Agent_Config_Input = {
   name?: InputMaybe<Scalars['String']['input']>;
@@ -532,6 +595,10 @@ export type Delete_Cloud_Hook_Input = {
   cloud_hook_id: Scalars['UUID']['input'];
 };
 
+export type Delete_Flow_Concurrency_Limit_Input = {
+  limit_id: Scalars['UUID']['input'];
+};
+
 export type Delete_Flow_Group_Input = {
   flow_group_id: Scalars['UUID']['input'];
 };
@@ -556,8 +623,16 @@ export type Delete_Project_Input = {
   project_id: Scalars['UUID']['input'];
 };
 
+export type Delete_Task_Concurrency_Limit_Input = {
+  limit_id: Scalars['UUID']['input'];
+};
+
 export type Delete_Task_Run_Artifact_Input = {
   task_run_artifact_id: Scalars['UUID']['input'];
+};
+
+export type Delete_Task_Tag_Limit_Input = {
+  limit_id: Scalars['UUID']['input'];
 };
 
 export type Delete_Tenant_Input = {
@@ -587,6 +662,12 @@ export type Enable_Flow_Lazarus_Process_Input = {
 
 export type Enable_Flow_Version_Lock_Input = {
   flow_id: Scalars['UUID']['input'];
+};
+
+export type Flow_Concurrency_Usage = {
+  __typename?: 'flow_concurrency_usage';
+  label: Scalars['String']['output'];
+  usage: Scalars['Int']['output'];
 };
 
 export type Flow_Id_Payload = {
@@ -811,6 +892,12 @@ export type Success_Payload = {
   success?: Maybe<Scalars['Boolean']['output']>;
 };
 
+export type Task_Concurrency_Usage = {
+  __typename?: 'task_concurrency_usage';
+  name: Scalars['String']['output'];
+  usage: Scalars['Int']['output'];
+};
+
 export type Task_Run_Artifact_Id_Payload = {
   __typename?: 'task_run_artifact_id_payload';
   id?: Maybe<Scalars['UUID']['output']>;
@@ -853,6 +940,14 @@ export type Update_Agent_Config_Input = {
   settings?: InputMaybe<Scalars['JSON']['input']>;
 };
 
+/** label (or name, Prefect Cloud's earlier spelling); tenant_id: needed only on a server with several tenants. */
+export type Update_Flow_Concurrency_Limit_Input = {
+  label?: InputMaybe<Scalars['String']['input']>;
+  limit: Scalars['Int']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  tenant_id?: InputMaybe<Scalars['UUID']['input']>;
+};
+
 export type Update_Flow_Project_Input = {
   flow_id: Scalars['UUID']['input'];
   project_id: Scalars['UUID']['input'];
@@ -862,6 +957,13 @@ export type Update_Flow_Run_Heartbeat_Input = {
   flow_run_id: Scalars['UUID']['input'];
 };
 
+/** tenant_id: needed only on a server with several tenants. */
+export type Update_Task_Concurrency_Limit_Input = {
+  limit: Scalars['Int']['input'];
+  name: Scalars['String']['input'];
+  tenant_id?: InputMaybe<Scalars['UUID']['input']>;
+};
+
 export type Update_Task_Run_Artifact_Input = {
   data: Scalars['JSON']['input'];
   task_run_artifact_id: Scalars['UUID']['input'];
@@ -869,6 +971,13 @@ export type Update_Task_Run_Artifact_Input = {
 
 export type Update_Task_Run_Heartbeat_Input = {
   task_run_id: Scalars['UUID']['input'];
+};
+
+/** tenant_id: needed only on a server with several tenants. */
+export type Update_Task_Tag_Limit_Input = {
+  limit: Scalars['Int']['input'];
+  tag: Scalars['String']['input'];
+  tenant_id?: InputMaybe<Scalars['UUID']['input']>;
 };
 
 export type Update_Tenant_Name_Input = {
@@ -987,6 +1096,7 @@ export type ResolversTypes = {
   cancel_flow_run_payload: ResolverTypeWrapper<Partial<Cancel_Flow_Run_Payload>>;
   cloud_hook_id_payload: ResolverTypeWrapper<Partial<Cloud_Hook_Id_Payload>>;
   cloud_hook_type: ResolverTypeWrapper<Partial<Cloud_Hook_Type>>;
+  concurrency_limit_id_payload: ResolverTypeWrapper<Partial<Concurrency_Limit_Id_Payload>>;
   create_agent_config_input: ResolverTypeWrapper<Partial<Create_Agent_Config_Input>>;
   create_cloud_hook_input: ResolverTypeWrapper<Partial<Create_Cloud_Hook_Input>>;
   create_flow_from_compressed_string_input: ResolverTypeWrapper<Partial<Create_Flow_From_Compressed_String_Input>>;
@@ -1000,13 +1110,16 @@ export type ResolversTypes = {
   delete_agent_config_input: ResolverTypeWrapper<Partial<Delete_Agent_Config_Input>>;
   delete_agent_input: ResolverTypeWrapper<Partial<Delete_Agent_Input>>;
   delete_cloud_hook_input: ResolverTypeWrapper<Partial<Delete_Cloud_Hook_Input>>;
+  delete_flow_concurrency_limit_input: ResolverTypeWrapper<Partial<Delete_Flow_Concurrency_Limit_Input>>;
   delete_flow_group_input: ResolverTypeWrapper<Partial<Delete_Flow_Group_Input>>;
   delete_flow_group_schedule_input: ResolverTypeWrapper<Partial<Delete_Flow_Group_Schedule_Input>>;
   delete_flow_input: ResolverTypeWrapper<Partial<Delete_Flow_Input>>;
   delete_flow_run_input: ResolverTypeWrapper<Partial<Delete_Flow_Run_Input>>;
   delete_message_input: ResolverTypeWrapper<Partial<Delete_Message_Input>>;
   delete_project_input: ResolverTypeWrapper<Partial<Delete_Project_Input>>;
+  delete_task_concurrency_limit_input: ResolverTypeWrapper<Partial<Delete_Task_Concurrency_Limit_Input>>;
   delete_task_run_artifact_input: ResolverTypeWrapper<Partial<Delete_Task_Run_Artifact_Input>>;
+  delete_task_tag_limit_input: ResolverTypeWrapper<Partial<Delete_Task_Tag_Limit_Input>>;
   delete_tenant_input: ResolverTypeWrapper<Partial<Delete_Tenant_Input>>;
   disable_flow_heartbeat_input: ResolverTypeWrapper<Partial<Disable_Flow_Heartbeat_Input>>;
   disable_flow_lazarus_process_input: ResolverTypeWrapper<Partial<Disable_Flow_Lazarus_Process_Input>>;
@@ -1014,10 +1127,11 @@ export type ResolversTypes = {
   enable_flow_heartbeat_input: ResolverTypeWrapper<Partial<Enable_Flow_Heartbeat_Input>>;
   enable_flow_lazarus_process_input: ResolverTypeWrapper<Partial<Enable_Flow_Lazarus_Process_Input>>;
   enable_flow_version_lock_input: ResolverTypeWrapper<Partial<Enable_Flow_Version_Lock_Input>>;
+  flow_concurrency_usage: ResolverTypeWrapper<Partial<Flow_Concurrency_Usage>>;
+  Int: ResolverTypeWrapper<Partial<Scalars['Int']['output']>>;
   flow_id_payload: ResolverTypeWrapper<Partial<Flow_Id_Payload>>;
   flow_run_id_payload: ResolverTypeWrapper<Partial<Flow_Run_Id_Payload>>;
   get_or_create_mapped_task_run_children_input: ResolverTypeWrapper<Partial<Get_Or_Create_Mapped_Task_Run_Children_Input>>;
-  Int: ResolverTypeWrapper<Partial<Scalars['Int']['output']>>;
   get_or_create_task_run_info_input: ResolverTypeWrapper<Partial<Get_Or_Create_Task_Run_Info_Input>>;
   get_or_create_task_run_info_payload: ResolverTypeWrapper<Partial<Get_Or_Create_Task_Run_Info_Payload>>;
   get_or_create_task_run_input: ResolverTypeWrapper<Partial<Get_Or_Create_Task_Run_Input>>;
@@ -1056,6 +1170,7 @@ export type ResolversTypes = {
   set_task_run_states_input: ResolverTypeWrapper<Partial<Set_Task_Run_States_Input>>;
   set_task_run_states_payload: ResolverTypeWrapper<Partial<Set_Task_Run_States_Payload>>;
   success_payload: ResolverTypeWrapper<Partial<Success_Payload>>;
+  task_concurrency_usage: ResolverTypeWrapper<Partial<Task_Concurrency_Usage>>;
   task_run_artifact_id_payload: ResolverTypeWrapper<Partial<Task_Run_Artifact_Id_Payload>>;
   task_run_id_payload: ResolverTypeWrapper<Partial<Task_Run_Id_Payload>>;
   task_run_info_payload: ResolverTypeWrapper<Partial<Task_Run_Info_Payload>>;
@@ -1063,10 +1178,13 @@ export type ResolversTypes = {
   test_cloud_hook_input: ResolverTypeWrapper<Partial<Test_Cloud_Hook_Input>>;
   test_cloud_hook_state_type: ResolverTypeWrapper<Partial<Test_Cloud_Hook_State_Type>>;
   update_agent_config_input: ResolverTypeWrapper<Partial<Update_Agent_Config_Input>>;
+  update_flow_concurrency_limit_input: ResolverTypeWrapper<Partial<Update_Flow_Concurrency_Limit_Input>>;
   update_flow_project_input: ResolverTypeWrapper<Partial<Update_Flow_Project_Input>>;
   update_flow_run_heartbeat_input: ResolverTypeWrapper<Partial<Update_Flow_Run_Heartbeat_Input>>;
+  update_task_concurrency_limit_input: ResolverTypeWrapper<Partial<Update_Task_Concurrency_Limit_Input>>;
   update_task_run_artifact_input: ResolverTypeWrapper<Partial<Update_Task_Run_Artifact_Input>>;
   update_task_run_heartbeat_input: ResolverTypeWrapper<Partial<Update_Task_Run_Heartbeat_Input>>;
+  update_task_tag_limit_input: ResolverTypeWrapper<Partial<Update_Task_Tag_Limit_Input>>;
   update_tenant_name_input: ResolverTypeWrapper<Partial<Update_Tenant_Name_Input>>;
   update_tenant_settings_input: ResolverTypeWrapper<Partial<Update_Tenant_Settings_Input>>;
   update_tenant_slug_input: ResolverTypeWrapper<Partial<Update_Tenant_Slug_Input>>;
@@ -1089,6 +1207,7 @@ export type ResolversParentTypes = {
   cancel_flow_run_input: Partial<Cancel_Flow_Run_Input>;
   cancel_flow_run_payload: Partial<Cancel_Flow_Run_Payload>;
   cloud_hook_id_payload: Partial<Cloud_Hook_Id_Payload>;
+  concurrency_limit_id_payload: Partial<Concurrency_Limit_Id_Payload>;
   create_agent_config_input: Partial<Create_Agent_Config_Input>;
   create_cloud_hook_input: Partial<Create_Cloud_Hook_Input>;
   create_flow_from_compressed_string_input: Partial<Create_Flow_From_Compressed_String_Input>;
@@ -1102,13 +1221,16 @@ export type ResolversParentTypes = {
   delete_agent_config_input: Partial<Delete_Agent_Config_Input>;
   delete_agent_input: Partial<Delete_Agent_Input>;
   delete_cloud_hook_input: Partial<Delete_Cloud_Hook_Input>;
+  delete_flow_concurrency_limit_input: Partial<Delete_Flow_Concurrency_Limit_Input>;
   delete_flow_group_input: Partial<Delete_Flow_Group_Input>;
   delete_flow_group_schedule_input: Partial<Delete_Flow_Group_Schedule_Input>;
   delete_flow_input: Partial<Delete_Flow_Input>;
   delete_flow_run_input: Partial<Delete_Flow_Run_Input>;
   delete_message_input: Partial<Delete_Message_Input>;
   delete_project_input: Partial<Delete_Project_Input>;
+  delete_task_concurrency_limit_input: Partial<Delete_Task_Concurrency_Limit_Input>;
   delete_task_run_artifact_input: Partial<Delete_Task_Run_Artifact_Input>;
+  delete_task_tag_limit_input: Partial<Delete_Task_Tag_Limit_Input>;
   delete_tenant_input: Partial<Delete_Tenant_Input>;
   disable_flow_heartbeat_input: Partial<Disable_Flow_Heartbeat_Input>;
   disable_flow_lazarus_process_input: Partial<Disable_Flow_Lazarus_Process_Input>;
@@ -1116,10 +1238,11 @@ export type ResolversParentTypes = {
   enable_flow_heartbeat_input: Partial<Enable_Flow_Heartbeat_Input>;
   enable_flow_lazarus_process_input: Partial<Enable_Flow_Lazarus_Process_Input>;
   enable_flow_version_lock_input: Partial<Enable_Flow_Version_Lock_Input>;
+  flow_concurrency_usage: Partial<Flow_Concurrency_Usage>;
+  Int: Partial<Scalars['Int']['output']>;
   flow_id_payload: Partial<Flow_Id_Payload>;
   flow_run_id_payload: Partial<Flow_Run_Id_Payload>;
   get_or_create_mapped_task_run_children_input: Partial<Get_Or_Create_Mapped_Task_Run_Children_Input>;
-  Int: Partial<Scalars['Int']['output']>;
   get_or_create_task_run_info_input: Partial<Get_Or_Create_Task_Run_Info_Input>;
   get_or_create_task_run_info_payload: Partial<Get_Or_Create_Task_Run_Info_Payload>;
   get_or_create_task_run_input: Partial<Get_Or_Create_Task_Run_Input>;
@@ -1157,16 +1280,20 @@ export type ResolversParentTypes = {
   set_task_run_states_input: Partial<Set_Task_Run_States_Input>;
   set_task_run_states_payload: Partial<Set_Task_Run_States_Payload>;
   success_payload: Partial<Success_Payload>;
+  task_concurrency_usage: Partial<Task_Concurrency_Usage>;
   task_run_artifact_id_payload: Partial<Task_Run_Artifact_Id_Payload>;
   task_run_id_payload: Partial<Task_Run_Id_Payload>;
   task_run_info_payload: Partial<Task_Run_Info_Payload>;
   tenant_id_payload: Partial<Tenant_Id_Payload>;
   test_cloud_hook_input: Partial<Test_Cloud_Hook_Input>;
   update_agent_config_input: Partial<Update_Agent_Config_Input>;
+  update_flow_concurrency_limit_input: Partial<Update_Flow_Concurrency_Limit_Input>;
   update_flow_project_input: Partial<Update_Flow_Project_Input>;
   update_flow_run_heartbeat_input: Partial<Update_Flow_Run_Heartbeat_Input>;
+  update_task_concurrency_limit_input: Partial<Update_Task_Concurrency_Limit_Input>;
   update_task_run_artifact_input: Partial<Update_Task_Run_Artifact_Input>;
   update_task_run_heartbeat_input: Partial<Update_Task_Run_Heartbeat_Input>;
+  update_task_tag_limit_input: Partial<Update_Task_Tag_Limit_Input>;
   update_tenant_name_input: Partial<Update_Tenant_Name_Input>;
   update_tenant_settings_input: Partial<Update_Tenant_Settings_Input>;
   update_tenant_slug_input: Partial<Update_Tenant_Slug_Input>;
@@ -1197,12 +1324,15 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   delete_agent_config?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Agent_ConfigArgs, 'input'>>;
   delete_cloud_hook?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Cloud_HookArgs, 'input'>>;
   delete_flow?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_FlowArgs, 'input'>>;
+  delete_flow_concurrency_limit?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Flow_Concurrency_LimitArgs, 'input'>>;
   delete_flow_group?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Flow_GroupArgs, 'input'>>;
   delete_flow_group_schedule?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Flow_Group_ScheduleArgs, 'input'>>;
   delete_flow_run?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Flow_RunArgs, 'input'>>;
   delete_message?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_MessageArgs, 'input'>>;
   delete_project?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_ProjectArgs, 'input'>>;
+  delete_task_concurrency_limit?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Task_Concurrency_LimitArgs, 'input'>>;
   delete_task_run_artifact?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Task_Run_ArtifactArgs, 'input'>>;
+  delete_task_tag_limit?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_Task_Tag_LimitArgs, 'input'>>;
   delete_tenant?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDelete_TenantArgs, 'input'>>;
   disable_flow_heartbeat?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDisable_Flow_HeartbeatArgs, 'input'>>;
   disable_flow_lazarus_process?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationDisable_Flow_Lazarus_ProcessArgs, 'input'>>;
@@ -1236,10 +1366,13 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   set_task_run_states?: Resolver<Maybe<ResolversTypes['set_task_run_states_payload']>, ParentType, ContextType, RequireFields<MutationSet_Task_Run_StatesArgs, 'input'>>;
   test_cloud_hook?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationTest_Cloud_HookArgs, 'input'>>;
   update_agent_config?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Agent_ConfigArgs, 'input'>>;
+  update_flow_concurrency_limit?: Resolver<Maybe<ResolversTypes['concurrency_limit_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Flow_Concurrency_LimitArgs, 'input'>>;
   update_flow_project?: Resolver<Maybe<ResolversTypes['flow_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Flow_ProjectArgs, 'input'>>;
   update_flow_run_heartbeat?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Flow_Run_HeartbeatArgs, 'input'>>;
+  update_task_concurrency_limit?: Resolver<Maybe<ResolversTypes['concurrency_limit_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Task_Concurrency_LimitArgs, 'input'>>;
   update_task_run_artifact?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Task_Run_ArtifactArgs, 'input'>>;
   update_task_run_heartbeat?: Resolver<Maybe<ResolversTypes['success_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Task_Run_HeartbeatArgs, 'input'>>;
+  update_task_tag_limit?: Resolver<Maybe<ResolversTypes['concurrency_limit_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Task_Tag_LimitArgs, 'input'>>;
   update_tenant_name?: Resolver<Maybe<ResolversTypes['tenant_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Tenant_NameArgs, 'input'>>;
   update_tenant_settings?: Resolver<Maybe<ResolversTypes['tenant_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Tenant_SettingsArgs, 'input'>>;
   update_tenant_slug?: Resolver<Maybe<ResolversTypes['tenant_id_payload']>, ParentType, ContextType, RequireFields<MutationUpdate_Tenant_SlugArgs, 'input'>>;
@@ -1248,10 +1381,12 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   api?: Resolver<Maybe<ResolversTypes['api_info']>, ParentType, ContextType>;
+  flow_concurrency?: Resolver<Array<ResolversTypes['flow_concurrency_usage']>, ParentType, ContextType, RequireFields<QueryFlow_ConcurrencyArgs, 'labels'>>;
   get_task_run_info?: Resolver<Maybe<ResolversTypes['task_run_info_payload']>, ParentType, ContextType, RequireFields<QueryGet_Task_Run_InfoArgs, 'task_run_id'>>;
   hello?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   mapped_children?: Resolver<Maybe<ResolversTypes['mapped_children_payload']>, ParentType, ContextType, RequireFields<QueryMapped_ChildrenArgs, 'task_run_id'>>;
   reference_data?: Resolver<Maybe<ResolversTypes['reference_data']>, ParentType, ContextType>;
+  task_concurrency?: Resolver<Array<ResolversTypes['task_concurrency_usage']>, ParentType, ContextType, RequireFields<QueryTask_ConcurrencyArgs, 'names'>>;
 };
 
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {
@@ -1280,6 +1415,15 @@ export type Cancel_Flow_Run_PayloadResolvers<ContextType = Context, ParentType e
 
 export type Cloud_Hook_Id_PayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['cloud_hook_id_payload'] = ResolversParentTypes['cloud_hook_id_payload']> = {
   id?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
+};
+
+export type Concurrency_Limit_Id_PayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['concurrency_limit_id_payload'] = ResolversParentTypes['concurrency_limit_id_payload']> = {
+  id?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
+};
+
+export type Flow_Concurrency_UsageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['flow_concurrency_usage'] = ResolversParentTypes['flow_concurrency_usage']> = {
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type Flow_Id_PayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['flow_id_payload'] = ResolversParentTypes['flow_id_payload']> = {
@@ -1341,6 +1485,11 @@ export type Success_PayloadResolvers<ContextType = Context, ParentType extends R
   success?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
 };
 
+export type Task_Concurrency_UsageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['task_concurrency_usage'] = ResolversParentTypes['task_concurrency_usage']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type Task_Run_Artifact_Id_PayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['task_run_artifact_id_payload'] = ResolversParentTypes['task_run_artifact_id_payload']> = {
   id?: Resolver<Maybe<ResolversTypes['UUID']>, ParentType, ContextType>;
 };
@@ -1371,6 +1520,8 @@ export type Resolvers<ContextType = Context> = {
   api_info?: Api_InfoResolvers<ContextType>;
   cancel_flow_run_payload?: Cancel_Flow_Run_PayloadResolvers<ContextType>;
   cloud_hook_id_payload?: Cloud_Hook_Id_PayloadResolvers<ContextType>;
+  concurrency_limit_id_payload?: Concurrency_Limit_Id_PayloadResolvers<ContextType>;
+  flow_concurrency_usage?: Flow_Concurrency_UsageResolvers<ContextType>;
   flow_id_payload?: Flow_Id_PayloadResolvers<ContextType>;
   flow_run_id_payload?: Flow_Run_Id_PayloadResolvers<ContextType>;
   get_or_create_task_run_info_payload?: Get_Or_Create_Task_Run_Info_PayloadResolvers<ContextType>;
@@ -1383,6 +1534,7 @@ export type Resolvers<ContextType = Context> = {
   set_task_run_state_payload?: Set_Task_Run_State_PayloadResolvers<ContextType>;
   set_task_run_states_payload?: Set_Task_Run_States_PayloadResolvers<ContextType>;
   success_payload?: Success_PayloadResolvers<ContextType>;
+  task_concurrency_usage?: Task_Concurrency_UsageResolvers<ContextType>;
   task_run_artifact_id_payload?: Task_Run_Artifact_Id_PayloadResolvers<ContextType>;
   task_run_id_payload?: Task_Run_Id_PayloadResolvers<ContextType>;
   task_run_info_payload?: Task_Run_Info_PayloadResolvers<ContextType>;

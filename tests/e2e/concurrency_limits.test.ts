@@ -1,0 +1,95 @@
+// Task-tag concurrency limits with the real Prefect Core 1.4.1 (docs/concurrency.md): Core's own client sets and reads
+// the limit (update_task_tag_limit, get_task_tag_limit), and a flow mapping 20 children over a tag limited to 2, run
+// by eight threads, never has more than 2 of them running at once: the others are answered QUEUED, Core's task
+// runner waits (cloud.queue_interval, 1 s here) and asks again, and every child ends Success.
+import { describe, expect, test } from "vitest";
+import { flowFile, useE2E } from "./helpers/harness.ts";
+import { createRun, createTenantAndProject, register, waitForState } from "./helpers/runs.ts";
+
+const e2e = useE2E();
+const TAG = "e2e-limited";
+
+describe("task-tag limits with Prefect Core", { timeout: 300_000 }, () => {
+  test("Core's client sets and reads the limit through the gateway", async () => {
+    await createTenantAndProject(e2e);
+    const read = await e2e.core.python(
+      `from prefect import Client
+c = Client()
+c.update_task_tag_limit("${TAG}", 5)
+c.update_task_tag_limit("${TAG}", 2)
+print("limit", c.get_task_tag_limit("${TAG}"), c.get_task_tag_limit("no-such-tag"))`,
+    );
+    expect(read).toContain("limit 2 None");
+    const bad = await e2e.core.python(
+      `from prefect import Client
+try:
+    Client().delete_task_tag_limit("not-a-uuid")
+except Exception as error:
+    print("refused:", error)`,
+    );
+    expect(bad).toContain("refused:");
+  });
+
+  test("20 mapped children over a tag limited to 2: never more than 2 running, all Success", async () => {
+    const flowId = await register(e2e, flowFile("limited.py"), "e2e-limited");
+    const id = await createRun(e2e, "e2e-limited");
+    const { flow_run_by_pk: run } = await e2e.graphql("query($id: uuid!) { flow_run_by_pk(id: $id) { flow_id } }", { id });
+    expect(run.flow_id).toBe(flowId);
+    // the environment a LocalAgent gives the process it starts, and a short wait between QUEUED answers
+    const env = {
+      PREFECT__CONTEXT__FLOW_RUN_ID: id,
+      PREFECT__CONTEXT__FLOW_ID: flowId,
+      PREFECT__CLOUD__SEND_FLOW_RUN_LOGS: "true",
+      PREFECT__CLOUD__USE_LOCAL_SECRETS: "false",
+      PREFECT__CLOUD__QUEUE_INTERVAL: "1",
+      PREFECT__ENGINE__FLOW_RUNNER__DEFAULT_CLASS: "prefect.engine.cloud.CloudFlowRunner",
+    };
+    let most = 0;
+    let finished = false;
+    const sampler = (async () => {
+      while (!finished) {
+        const { rows } = await e2e.db.pool.query(
+          `select count(*)::int as n from task_run tr join task t on t.id = tr.task_id
+           where tr.flow_run_id = $1 and t.tags ? $2 and tr.state = 'Running'`,
+          [id, TAG],
+        );
+        most = Math.max(most, rows[0].n);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const execution = await e2e.core.prefect(["execute", "flow-run"], { env, timeoutMs: 240_000 });
+    finished = true;
+    await sampler;
+    await waitForState(e2e, id, "Success", 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- execute (exit ${execution.code}):\n${execution.output.slice(-4000)}`);
+    });
+
+    const children = (
+      await e2e.db.pool.query(
+        `select tr.id, tr.state from task_run tr join task t on t.id = tr.task_id
+         where tr.flow_run_id = $1 and t.tags ? $2 and tr.map_index >= 0 order by tr.map_index`,
+        [id, TAG],
+      )
+    ).rows;
+    expect(children).toHaveLength(20);
+    expect(children.filter((child) => child.state !== "Success")).toEqual([]);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+    // the history says the same: replay the children's Running and finished states in the order they were written
+    const { rows } = await e2e.db.pool.query(
+      `select s.state from task_run_state s join task_run tr on tr.id = s.task_run_id join task t on t.id = tr.task_id
+       where tr.flow_run_id = $1 and t.tags ? $2 and tr.map_index >= 0 and s.state in ('Running', 'Success')
+       order by s.timestamp, s.version`,
+      [id, TAG],
+    );
+    let running = 0;
+    let peak = 0;
+    for (const row of rows) {
+      running += row.state === "Running" ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    expect(peak).toBe(2);
+    // Core saw the QUEUED answers (it logs the Queued state its task runner ends a round in) and waited
+    expect(execution.output).toMatch(/Queued/);
+  });
+});
