@@ -25,10 +25,11 @@ import { measureReads } from "./suites/reads.ts";
 import { measureTakeover, TAKEOVER_SCALES } from "./suites/takeover.ts";
 import { measureTowel, TOWEL_SCALES } from "./suites/towel.ts";
 import { measureBatches } from "./suites/batches.ts";
+import { measureLimits } from "./suites/limits.ts";
 import { measureOutbox } from "./suites/outbox.ts";
 import { measureWrites } from "./suites/writes.ts";
 
-const SUITES = ["writes", "outbox", "batches", "reads", "queue", "towel", "takeover", "bigflow"] as const;
+const SUITES = ["writes", "outbox", "limits", "batches", "reads", "queue", "towel", "takeover", "bigflow"] as const;
 type Suite = (typeof SUITES)[number];
 
 const program = new Command("bench")
@@ -97,13 +98,13 @@ const report: RunReport = {
   notes: [],
 };
 try {
-  if (selected.has("writes") || selected.has("outbox") || selected.has("reads") || selected.has("queue")) ensureWrk();
+  if (selected.has("writes") || selected.has("outbox") || selected.has("limits") || selected.has("reads") || selected.has("queue")) ensureWrk();
   buildServices();
 
-  const apiSuites = (["writes", "outbox", "batches", "reads", "queue"] as const).filter((suite) => selected.has(suite));
+  const apiSuites = (["writes", "outbox", "limits", "batches", "reads", "queue"] as const).filter((suite) => selected.has(suite));
   if (apiSuites.length > 0) {
     // data first (seeded once), then the pgbench ceilings of the writes, then the services
-    const targets = selected.has("writes") || selected.has("outbox") || selected.has("batches") ? await prepareStateTargets(pool) : undefined;
+    const targets = ["writes", "outbox", "limits", "batches"].some((suite) => selected.has(suite as Suite)) ? await prepareStateTargets(pool) : undefined;
     if (targets) report.seeding.push(`state-write targets: 100 Running flow runs × 100 task runs (${targets.seed.seconds.toFixed(1)} s)`);
     const graph = selected.has("reads") ? await prepareDataGraph(pool, GRAPH_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
     if (graph) report.seeding.push(`data graph: ${graph.description} (${seedTime(graph.seed)})`);
@@ -122,6 +123,11 @@ try {
         const outbox = await measureOutbox(pool, api.urls.mutations, targets!.taskRunIds, serviceOptions(mainUrl), plan, phase);
         report.measurements.push(...outbox.measurements);
         report.notes.push(...outbox.notes);
+      }
+      if (selected.has("limits")) {
+        const limits = await measureLimits(pool, api.urls.mutations, targets!.taskRunIds, plan, phase);
+        report.measurements.push(...limits.measurements);
+        report.notes.push(...limits.notes);
       }
       if (selected.has("batches")) report.notes.push(...(await measureBatches(pool, api.urls.mutations, phase)));
       if (graph) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));

@@ -1,15 +1,16 @@
-// Task-tag concurrency limits with the real Prefect Core 1.4.1 (docs/concurrency.md): Core's own client sets and reads
-// the limit (update_task_tag_limit, get_task_tag_limit), and a flow mapping 20 children over a tag limited to 2, run
+// Concurrency limits with the real Prefect Core 1.4.1 (docs/concurrency.md): Core's own client sets and reads a task
+// tag's limit (update_task_tag_limit, get_task_tag_limit); a flow mapping 20 children over a tag limited to 2, run
 // by eight threads, never has more than 2 of them running at once: the others are answered QUEUED, Core's task
-// runner waits (cloud.queue_interval, 1 s here) and asks again, and every child ends Success.
+// runner waits (cloud.queue_interval, 1 s here) and asks again, and every child ends Success. Runs of a label
+// limited to 1, polled for by two agents, go one at a time.
 import { describe, expect, test } from "vitest";
 import { flowFile, useE2E } from "./helpers/harness.ts";
-import { createRun, createTenantAndProject, register, waitForState } from "./helpers/runs.ts";
+import { createRun, createTenantAndProject, register, waitForFinished, waitForState } from "./helpers/runs.ts";
 
 const e2e = useE2E();
 const TAG = "e2e-limited";
 
-describe("task-tag limits with Prefect Core", { timeout: 300_000 }, () => {
+describe("concurrency limits with Prefect Core", { timeout: 300_000 }, () => {
   test("Core's client sets and reads the limit through the gateway", async () => {
     await createTenantAndProject(e2e);
     const read = await e2e.core.python(
@@ -91,5 +92,70 @@ except Exception as error:
     expect(peak).toBe(2);
     // Core saw the QUEUED answers (it logs the Queued state its task runner ends a round in) and waited
     expect(execution.output).toMatch(/Queued/);
+  });
+
+  test("runs of a label limited to 1, with two agents polling for them, go one at a time and all succeed", async () => {
+    await e2e.core.prefectOk(["register", "-p", flowFile("label_limited.py"), "--project", "e2e"]);
+    const { update_flow_concurrency_limit: limit } = await e2e.graphql(
+      "mutation { update_flow_concurrency_limit(input: {label: \"e2e-gpu\", limit: 1}) { id } }",
+    );
+    expect(limit.id).toBeTruthy();
+    const ids = [await createRun(e2e, "e2e-label-limited"), await createRun(e2e, "e2e-label-limited"), await createRun(e2e, "e2e-label-limited")];
+    let mostRunning = 0;
+    let mostTaken = 0;
+    let finished = false;
+    const sampler = (async () => {
+      while (!finished) {
+        const { rows } = await e2e.db.pool.query(
+          `select count(*) filter (where state = 'Running')::int as running,
+                  count(*) filter (where state in ('Submitted', 'Running'))::int as taken
+           from flow_run where id = any($1)`,
+          [ids],
+        );
+        mostRunning = Math.max(mostRunning, rows[0].running);
+        mostTaken = Math.max(mostTaken, rows[0].taken);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await e2e.core.startAgent({ labels: ["e2e-gpu"], hostnameLabel: false });
+    await e2e.core.startAgent({ labels: ["e2e-gpu"], hostnameLabel: false });
+    try {
+      for (const id of ids) expect((await waitForFinished(e2e, id, 180_000)).state).toBe("Success");
+    } finally {
+      finished = true;
+      await sampler;
+    }
+    expect(mostRunning).toBe(1);
+    // the poll counted the submitted runs and its own claims: no second run was handed out while one held the slot
+    expect(mostTaken).toBe(1);
+    await e2e.core.stopAgents();
+  });
+
+  test("a flow run started over its label's limit waits (Core's flow runner, on QUEUED) and runs once the slot frees", async () => {
+    const [holder, waiter] = [await createRun(e2e, "e2e-label-limited"), await createRun(e2e, "e2e-label-limited")];
+    const setState = (id: string, type: string) =>
+      e2e.graphql("mutation($input: set_flow_run_states_input!) { set_flow_run_states(input: $input) { states { status } } }", {
+        input: { states: [{ flow_run_id: id, state: { type, message: "set by the test" } }] },
+      });
+    await setState(holder, "Running");
+    const { flow_run_by_pk: run } = await e2e.graphql("query($id: uuid!) { flow_run_by_pk(id: $id) { flow_id } }", { id: waiter });
+    const execution = e2e.core.prefect(["execute", "flow-run"], {
+      timeoutMs: 120_000,
+      env: {
+        PREFECT__CONTEXT__FLOW_RUN_ID: waiter,
+        PREFECT__CONTEXT__FLOW_ID: run.flow_id,
+        PREFECT__CLOUD__QUEUE_INTERVAL: "1",
+        PREFECT__ENGINE__FLOW_RUNNER__DEFAULT_CLASS: "prefect.engine.cloud.CloudFlowRunner",
+        PREFECT__LOGGING__LEVEL: "DEBUG",
+      },
+    });
+    // it asked to start and was answered QUEUED: still not running a few rounds later
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const { rows } = await e2e.db.pool.query("select state from flow_run_state where flow_run_id = $1 order by version", [waiter]);
+    expect(rows.map((row) => row.state)).toEqual(["Scheduled"]);
+    await setState(holder, "Success");
+    const done = await execution;
+    expect((await waitForFinished(e2e, waiter, 60_000)).state, done.output.slice(-3000)).toBe("Success");
+    expect(done.output).toContain("Flow run is in a Queued state");
   });
 });

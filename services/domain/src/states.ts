@@ -12,6 +12,8 @@
 // - state rows carry the run's tenant_id; the Cancelled cascade to task runs is part of the same statement;
 // - a write sent again (a client retrying after it lost the answer) is answered without writing a second state
 //   (RESENT_STATE_WINDOW_SECONDS);
+// - a run asking to start while a concurrency limit of its task's tags or its labels is used up is answered QUEUED
+//   and nothing is written (docs/concurrency.md; beyond v1, as Prefect Cloud answered);
 // - N states of one run in one request cost O(N): no step of the statement compares an item with all earlier ones,
 //   and the state trigger writes the run once (migration 000007); a request holds its runs' locks for that one
 //   statement, and is refused beyond MAX_STATES_PER_REQUEST items.
@@ -149,6 +151,9 @@ const versionLockSql = (j: string, kind: "flow" | "task", id: string) => `CASE W
     || (${j}.run_version + row_number() OVER (PARTITION BY ${j}.${id}, ${j}.resent ORDER BY ${j}.ord) - 1)
     || ' (version locking is on for its flow).' END`;
 
+/** SQL: a jsonb value as an array to take elements from (a run's labels or a task's tags; anything else holds none). */
+const asArray = (value: string) => `CASE WHEN jsonb_typeof(${value}) = 'array' THEN ${value} ELSE '[]'::jsonb END`;
+
 /**
  * The `usage` and `queued` CTEs of a state statement, after its `starting` CTE (ord, limit_id: an item asking a run
  * that is not running to start, once per limit of its tags or labels). `usage` calls the migration's function
@@ -222,10 +227,10 @@ ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
 -- a run asking to start holds a slot of each of its labels' limits (docs/concurrency.md)
 starting AS (
   SELECT c.ord, l.id AS limit_id
-  FROM checked c CROSS JOIN LATERAL jsonb_array_elements_text(c.run_labels) AS label(name)
+  FROM checked c CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("c.run_labels")}) AS label(name)
   JOIN flow_concurrency_limit l ON l.tenant_id = c.tenant_id AND l.name = label.name
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($4::text[]))
-    AND jsonb_typeof(c.run_labels) = 'array' AND EXISTS (SELECT 1 FROM flow_concurrency_limit) AND (SELECT ok FROM ok)
+    AND EXISTS (SELECT 1 FROM flow_concurrency_limit) AND (SELECT ok FROM ok)
 ),
 ${queuedSql("flow_concurrency_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting), false, 0)")},
 written AS (SELECT c.* FROM checked c, ok WHERE ok.ok AND NOT c.resent AND c.ord NOT IN (SELECT ord FROM queued)),
@@ -320,10 +325,10 @@ checked AS (
 -- a run asking to start holds a slot of each of its task's tags' limits (docs/concurrency.md)
 starting AS (
   SELECT c.ord, l.id AS limit_id
-  FROM checked c JOIN task t ON t.id = c.run_task_id CROSS JOIN LATERAL jsonb_array_elements_text(t.tags) AS tag(name)
+  FROM checked c JOIN task t ON t.id = c.run_task_id CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("t.tags")}) AS tag(name)
   JOIN task_tag_limit l ON l.tenant_id = c.tenant_id AND l.tag = tag.name
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($2::text[]))
-    AND jsonb_typeof(t.tags) = 'array' AND EXISTS (SELECT 1 FROM task_tag_limit)
+    AND EXISTS (SELECT 1 FROM task_tag_limit)
     AND c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
 ),
 ${queuedSql("task_tag_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting))")},
