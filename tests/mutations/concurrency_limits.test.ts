@@ -235,6 +235,49 @@ describe("task-tag limits: starting task runs", () => {
   }, 120_000);
 });
 
+describe("task-tag limits: batches", () => {
+  test("exact under concurrency: batches of 10 (each its own statement) racing on four replicas never exceed the limit", async () => {
+    const { tenantId, flowRunId, taskRunIds } = await runWithTaggedTasks(40, ["db"]);
+    const racers = taskRunIds.slice(0, 40);
+    await setTaskLimit(tenantId, "db", 5);
+    let done = false;
+    let most = 0;
+    const sampler = (async () => {
+      while (!done) {
+        const { rows } = await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE flow_run_id = $1 AND state = 'Running' AND id = ANY($2)", [flowRunId, racers]);
+        most = Math.max(most, rows[0].n);
+        await sleep(1);
+      }
+    })();
+    // each worker owns 10 runs and sends one state for each of them per request (10 items: a batch of its own):
+    // Running for a run not started yet, Success for one that is running (and again for one that is done)
+    const worker = async (owned: string[], n: number) => {
+      const phase = new Map(owned.map((id) => [id, "waiting" as "waiting" | "running" | "done"]));
+      let queued = 0;
+      for (let round = 0; round < 3000 && [...phase.values()].some((p) => p !== "done"); round += 1) {
+        const sent = owned.map((id) => [id, phase.get(id) === "waiting" ? "Running" : "Success"] as const);
+        const data = await onReplica(n % (REPLICAS + 1), SET_TASK_RUN_STATES, {
+          input: { states: sent.map(([id, type]) => ({ task_run_id: id, state: state(type) })) },
+        });
+        data.set_task_run_states.states.forEach((answer: any, i: number) => {
+          const [id, type] = sent[i]!;
+          if (type === "Running" && answer.status === "SUCCESS") phase.set(id, "running");
+          else if (type === "Running") queued += 1;
+          else phase.set(id, "done");
+        });
+        await sleep(2 + Math.random() * 6);
+      }
+      return queued;
+    };
+    const queued = await Promise.all([0, 1, 2, 3].map((n) => worker(racers.slice(n * 10, n * 10 + 10), n)));
+    done = true;
+    await sampler;
+    expect(most).toBeLessThanOrEqual(5);
+    expect(queued.reduce((a, b) => a + b)).toBeGreaterThan(0);
+    expect((await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE id = ANY($1) AND state = 'Success'", [racers])).rows[0].n).toBe(40);
+  }, 120_000);
+});
+
 /** A tenant with a flow whose runs carry `labels`, and `count` runs of it. */
 async function labeledRuns(count: number, labels: string[], tenantId?: string) {
   const tenant = tenantId ?? (await createTenant(h));
