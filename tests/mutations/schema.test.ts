@@ -60,8 +60,8 @@ function types(schema: GraphQLSchema): Record<string, unknown> {
  */
 const BEYOND_V1 = `
 extend type Query {
-  task_concurrency(names: [String!]!, tenant_id: UUID): [task_concurrency_usage!]!
-  flow_concurrency(labels: [String!]!, tenant_id: UUID): [flow_concurrency_usage!]!
+  task_concurrency(names: [String!], tenant_id: UUID): [task_concurrency_usage!]!
+  flow_concurrency(labels: [String!], tenant_id: UUID): [flow_concurrency_usage!]!
 }
 extend type Mutation {
   enable_flow_version_lock(input: enable_flow_version_lock_input!): success_payload

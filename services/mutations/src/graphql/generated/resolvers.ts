@@ -446,7 +446,7 @@ export type Query = {
 
 
 export type QueryFlow_ConcurrencyArgs = {
-  labels: Array<Scalars['String']['input']>;
+  labels?: InputMaybe<Array<Scalars['String']['input']>>;
   tenant_id?: InputMaybe<Scalars['UUID']['input']>;
 };
 
@@ -462,7 +462,7 @@ export type QueryMapped_ChildrenArgs = {
 
 
 export type QueryTask_ConcurrencyArgs = {
-  names: Array<Scalars['String']['input']>;
+  names?: InputMaybe<Array<Scalars['String']['input']>>;
   tenant_id?: InputMaybe<Scalars['UUID']['input']>;
 };
 
@@ -1381,12 +1381,12 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   api?: Resolver<Maybe<ResolversTypes['api_info']>, ParentType, ContextType>;
-  flow_concurrency?: Resolver<Array<ResolversTypes['flow_concurrency_usage']>, ParentType, ContextType, RequireFields<QueryFlow_ConcurrencyArgs, 'labels'>>;
+  flow_concurrency?: Resolver<Array<ResolversTypes['flow_concurrency_usage']>, ParentType, ContextType, Partial<QueryFlow_ConcurrencyArgs>>;
   get_task_run_info?: Resolver<Maybe<ResolversTypes['task_run_info_payload']>, ParentType, ContextType, RequireFields<QueryGet_Task_Run_InfoArgs, 'task_run_id'>>;
   hello?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   mapped_children?: Resolver<Maybe<ResolversTypes['mapped_children_payload']>, ParentType, ContextType, RequireFields<QueryMapped_ChildrenArgs, 'task_run_id'>>;
   reference_data?: Resolver<Maybe<ResolversTypes['reference_data']>, ParentType, ContextType>;
-  task_concurrency?: Resolver<Array<ResolversTypes['task_concurrency_usage']>, ParentType, ContextType, RequireFields<QueryTask_ConcurrencyArgs, 'names'>>;
+  task_concurrency?: Resolver<Array<ResolversTypes['task_concurrency_usage']>, ParentType, ContextType, Partial<QueryTask_ConcurrencyArgs>>;
 };
 
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {
