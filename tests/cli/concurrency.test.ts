@@ -10,7 +10,7 @@ const db = useTestDatabase();
 describe("prefect-server concurrency", () => {
   test("set, list and delete limits of task tags and flow labels; the only tenant is the default", async () => {
     const empty = await runCli(["concurrency", "list", "-d", db.url]);
-    expect(empty.stderr.trim()).toBe("Error: This server has no tenant yet: create one first (prefect server create-tenant).");
+    expect(empty.stderr.trim()).toBe("Error: This server has no tenant yet: create one first (prefect-server create-tenant).");
     const tenantId = await createTenant(db.pool, { name: "Ops", slug: "ops" });
     expect((await runCli(["concurrency", "list", "-d", db.url])).stdout.trim()).toBe("No concurrency limits.");
 

@@ -31,7 +31,32 @@ describe("two processes running one flow run", { timeout: 300_000 }, () => {
       PREFECT__LOGGING__LEVEL: "DEBUG",
     };
     const execute = () => e2e.core.prefect(["execute", "flow-run"], { env });
-    const [first, second] = await Promise.all([execute(), execute()]);
+    // The race this test is about: both processes read the run before either sets it Running. Left to chance, one
+    // process can start a second late on a busy machine, read the Running state the other wrote and run beside it
+    // with the current version, which Core allows ("simultaneous runs of the same flow run") and no version check
+    // can tell from a rightful runner. So the test holds the run's row lock until both Running writes wait on it.
+    const blocker = await e2e.db.pool.connect();
+    let runs: Promise<[Awaited<ReturnType<typeof execute>>, Awaited<ReturnType<typeof execute>>]>;
+    try {
+      const blockerPid = (await blocker.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM flow_run WHERE id = $1 FOR NO KEY UPDATE", [id]);
+      runs = Promise.all([execute(), execute()]);
+      await e2e.waitFor("both Running writes waiting on the run's lock", async (seen) => {
+        const { rows } = await e2e.db.pool.query(
+          // the first waits on this transaction, the second on the first (the row's lock queue)
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> $1 AND wait_event_type = 'Lock'",
+          [blockerPid],
+        );
+        seen(rows[0].n);
+        return rows[0].n >= 2;
+      });
+      await blocker.query("COMMIT");
+    } finally {
+      await blocker.query("ROLLBACK").catch(() => {});
+      blocker.release();
+    }
+    const [first, second] = await runs;
     await waitForState(e2e, id, "Success", 60_000).catch((error: Error) => {
       throw new Error(`${error.message}\n--- first (exit ${first.code}):\n${first.output.slice(-3000)}\n--- second (exit ${second.code}):\n${second.output.slice(-3000)}`);
     });

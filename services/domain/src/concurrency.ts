@@ -6,11 +6,10 @@
 import type { Pool, PoolClient } from "../../shared/src/database/pool.ts";
 import { ApiError, fromDatabaseError } from "./errors.ts";
 import { characterLength, normaliseUuid } from "./inputs.ts";
+// a task run or flow run in a running state holds a slot of its tags' or labels' limits
+import { RUNNING_STATES } from "./state_classes.ts";
 
 type Queryable = Pool | PoolClient;
-
-/** The running states: a task run or flow run in one of them holds a slot of its tags' or labels' limits. */
-export const SLOT_HOLDING_STATES = ["Running", "Cancelling"] as const;
 
 /**
  * How long a flow run that get_runs_in_queue handed to an agent holds a slot of its labels' limits before the agent
@@ -72,7 +71,7 @@ export async function limitTenant(db: Queryable, tenantId: string | null | undef
     return rows[0]!.id;
   }
   const { rows } = await db.query<{ id: string }>("SELECT id FROM tenant ORDER BY created LIMIT 2");
-  if (rows.length === 0) throw new ApiError("This server has no tenant yet: create one first (prefect server create-tenant).");
+  if (rows.length === 0) throw new ApiError("This server has no tenant yet: create one first (prefect-server create-tenant).");
   if (rows.length > 1) throw new ApiError("This server has several tenants: say which one the limit is for (tenant_id).");
   return rows[0]!.id;
 }
@@ -143,7 +142,7 @@ export async function taskTagUsage(db: Queryable, input: { tenant_id?: string | 
     text: `SELECT tag, (SELECT count(*) FROM task_run tr JOIN task t ON t.id = tr.task_id
                         WHERE tr.state = ANY($3::text[]) AND tr.tenant_id = $1 AND t.tags ? tag)::int AS usage
            FROM unnest($2::text[]) AS tag`,
-    values: [tenantId, tags, SLOT_HOLDING_STATES],
+    values: [tenantId, tags, RUNNING_STATES],
   });
   return rows;
 }
@@ -158,7 +157,7 @@ export async function flowLabelUsage(db: Queryable, input: { tenant_id?: string 
     text: `SELECT label, (SELECT count(*) FROM flow_run fr
                           WHERE fr.state = ANY($3::text[]) AND fr.tenant_id = $1 AND fr.labels ? label)::int AS usage
            FROM unnest($2::text[]) AS label`,
-    values: [tenantId, labels, SLOT_HOLDING_STATES],
+    values: [tenantId, labels, RUNNING_STATES],
   });
   return rows;
 }
@@ -176,7 +175,7 @@ export async function listLimits(db: Queryable, tenantId?: string | null): Promi
              WHERE fr.state = ANY($2::text[]) AND fr.tenant_id = l.tenant_id AND fr.labels ? l.name)::int
      FROM flow_concurrency_limit l JOIN tenant t ON t.id = l.tenant_id WHERE $1::uuid IS NULL OR l.tenant_id = $1
      ORDER BY tenant_slug, kind DESC, name`,
-    [tenantId ?? null, SLOT_HOLDING_STATES],
+    [tenantId ?? null, RUNNING_STATES],
   );
   return rows;
 }
