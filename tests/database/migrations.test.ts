@@ -27,7 +27,8 @@ const STATE_TRIGGERS = "000005-set-based-state-triggers.sql";
 const V1_NAMES = "000006-v1-names-for-earlier-databases.sql";
 const OUTBOX = "000007-outbox-log-batch-receipts-and-states-written-once-per-run.sql";
 const LIMITS = "000008-concurrency-limits.sql";
-const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS];
+const POLL = "000009-agent-poll-by-tenant.sql";
+const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL];
 
 let database: TestDatabase;
 let options: { connectionString: string };
@@ -71,7 +72,7 @@ describe("upgrade, downgrade, reset, status", () => {
   });
 
   test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
-    expect(await downgrade(options)).toEqual([LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
+    expect(await downgrade(options)).toEqual([POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
     expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
     const empty = await dumpCatalog(database.pool);
     expect(empty.tables).toEqual({});
@@ -87,8 +88,8 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
     await upgrade(options);
-    expect(await downgrade({ ...options, target })).toEqual([LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
-    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS] });
+    expect(await downgrade({ ...options, target })).toEqual([POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL] });
     expect(await downgrade({ ...options, target })).toEqual([]);
   });
 
@@ -118,7 +119,7 @@ describe("upgrade, downgrade, reset, status", () => {
       "CREATE TRIGGER update_flow_run_details_on_state_insert AFTER INSERT ON public.flow_run_state FOR EACH ROW EXECUTE FUNCTION update_flow_run_details_on_state_insert()",
       "CREATE TRIGGER update_task_run_details_on_state_insert AFTER INSERT ON public.task_run_state FOR EACH ROW EXECUTE FUNCTION update_task_run_details_on_state_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -129,7 +130,7 @@ describe("upgrade, downgrade, reset, status", () => {
       expect(await functionBody(name)).toEqual([await triggerBody(STATE_TRIGGERS, name)]);
     }
     expect(await count("select count(*)::int as n from pg_namespace where nspname = 'internal'")).toBe(0);
-    expect(await upgrade(options)).toEqual([OUTBOX, LIMITS]);
+    expect(await upgrade(options)).toEqual([OUTBOX, LIMITS, POLL]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -142,7 +143,7 @@ describe("upgrade, downgrade, reset, status", () => {
     expect(await triggerDefinitions(["insert_task_runs_after_flow_run_insert"])).toEqual([
       "CREATE TRIGGER insert_task_runs_after_flow_run_insert AFTER INSERT ON public.flow_run FOR EACH ROW EXECUTE FUNCTION insert_task_runs_after_flow_run_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
+    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -150,14 +151,14 @@ describe("upgrade, downgrade, reset, status", () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });
-    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL]);
     expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("an unknown target is rejected before anything is undone", async () => {
     await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
-      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}, ${LIMITS}`,
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}, ${LIMITS}, ${POLL}`,
     );
     await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
     expect((await migrationStatus(options)).applied).toEqual(ALL);
@@ -165,18 +166,18 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test("a failing down script rolls its step back completely", async () => {
     // 000004's down script replaces insert_task_runs_after_flow_run_insert() with v1's, then fails on its trigger
-    // already gone (000008, 000007, 000006 and 000005 are undone first, and stay undone)
+    // already gone (000009 … 000005 are undone first, and stay undone)
     const body = "select prosrc as body from pg_proc where proname = 'insert_task_runs_after_flow_run_insert'";
     const before = (await database.pool.query<{ body: string }>(body)).rows;
     await database.pool.query("drop trigger insert_task_runs_after_flow_run_insert on flow_run");
     await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${WRITE_PATH}' failed`);
-    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -4));
+    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -5));
     expect((await database.pool.query<{ body: string }>(body)).rows).toEqual(before);
     await database.pool.query(
       `create trigger insert_task_runs_after_flow_run_insert after insert on flow_run referencing new table as new_flow_runs
        for each statement execute function insert_task_runs_after_flow_run_insert()`,
     );
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 

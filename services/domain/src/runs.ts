@@ -301,16 +301,33 @@ export async function updateTaskRunHeartbeat(db: Queryable, taskRunId: string): 
   await db.query({ name: "mutations.task_run_heartbeat", text: "UPDATE task_run SET heartbeat = clock_timestamp() WHERE id = $1", values: [taskRunId] });
 }
 
-/** SQL: `fr` is due for an agent with labels $3 (jsonb) of tenant $1 at $2; $6 the scheduled states. */
-const DUE_RUN_CONDITION = `fr.tenant_id = $1
-  AND (
-    (fr.state = ANY($6::text[]) AND fr.state_start_time <= $2)
-    OR (fr.state = 'Running' AND EXISTS (
-      SELECT 1 FROM task_run tr
-      WHERE tr.flow_run_id = fr.id AND tr.state = ANY($6::text[]) AND tr.state_start_time <= $2))
-  )
-  AND fr.labels <@ $3::jsonb
-  AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)`;
+/**
+ * The scheduled states as SQL literals: the poll names them in its text, not as a parameter, so that the planner
+ * can use migration 000009's partial index (tenant, start time) over exactly these states.
+ */
+const SCHEDULED_STATES_SQL = SCHEDULED_STATES.map((state) => `'${state}'`).join(", ");
+
+/** SQL: run `fr` carries no label the agent lacks ($3); an agent with labels takes no unlabeled run. */
+const LABELS_MATCH = `fr.labels <@ $3::jsonb AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)`;
+
+/**
+ * SQL: the runs due for an agent with labels $3 (jsonb) of tenant $1 at $2 ($6 the scheduled states, for task runs),
+ * oldest start first, at most `limit`: the runs in a scheduled state starting by then (read in order from the
+ * partial index, stopping at `limit`) and the running runs with a task run due (few: the running runs of the
+ * tenant). `columns`, `join` and `condition` add to both branches; the rows carry `id` and `state_start_time` to be
+ * ordered by.
+ */
+const dueRunsSql = (columns: string, join: string, condition: string, limit: string) => `
+  (SELECT fr.id, fr.state_start_time${columns} FROM flow_run fr ${join}
+   WHERE fr.tenant_id = $1 AND fr.state IN (${SCHEDULED_STATES_SQL}) AND fr.state_start_time <= $2
+     AND ${LABELS_MATCH} AND ${condition}
+   ORDER BY fr.state_start_time, fr.id LIMIT ${limit})
+  UNION ALL
+  (SELECT fr.id, fr.state_start_time${columns} FROM flow_run fr ${join}
+   WHERE fr.tenant_id = $1 AND fr.state = 'Running'
+     AND EXISTS (SELECT 1 FROM task_run tr WHERE tr.flow_run_id = fr.id AND tr.state = ANY($6::text[]) AND tr.state_start_time <= $2)
+     AND ${LABELS_MATCH} AND ${condition}
+   ORDER BY fr.state_start_time NULLS LAST, fr.id LIMIT ${limit})`;
 
 /**
  * Where limits apply, the poll reads this many times its cap of candidates: runs it skips for a label whose slots the
@@ -318,29 +335,30 @@ const DUE_RUN_CONDITION = `fr.tenant_id = $1
  */
 const LIMITED_CANDIDATES_FACTOR = 3;
 
-// The agent queue: due runs of the tenant, label matching in SQL (run labels ⊆ agent labels; an agent with labels
-// takes no unlabeled run), oldest start first, capped. Records the polling agent's last_queried in the same statement,
-// and says whether a concurrency limit of the tenant names one of the agent's labels (then the runs it may be handed
-// are counted out under the limits' locks: limitedRunsInQueue).
+// The agent queue: due runs of the tenant, label matching in SQL, oldest start first, capped. Records the polling
+// agent's last_queried in the same statement, and says whether a concurrency limit of the tenant names one of the
+// agent's labels (then the runs it may be handed are counted out under the limits' locks: limitedRunsInQueue).
 const RUNS_IN_QUEUE_SQL = `
-WITH polled AS (UPDATE agent SET last_queried = now() WHERE id = $5::uuid RETURNING id)
-SELECT fr.id::text AS id,
+WITH polled AS (UPDATE agent SET last_queried = now() WHERE id = $5::uuid RETURNING id),
+due AS (${dueRunsSql("", "", "true", "$4")})
+SELECT id::text AS id,
   EXISTS (SELECT 1 FROM flow_concurrency_limit l WHERE l.tenant_id = $1 AND $3::jsonb ? l.name) AS limited
-FROM flow_run fr
-WHERE ${DUE_RUN_CONDITION}
-ORDER BY fr.state_start_time ASC NULLS LAST, fr.id
+FROM due
+ORDER BY state_start_time ASC NULLS LAST, id
 LIMIT $4`;
 
 // The same queue where limits apply, after limitedRunsInQueue has locked them: $5 the labels without a free slot, $7
 // the seconds a claim lasts. A run that holds its slots already (a running run with due task runs, a run claimed by
 // a poll and not yet submitted) is listed whatever its labels; the others only without a full label.
 const LIMITED_RUNS_IN_QUEUE_SQL = `
-SELECT fr.id::text AS id, fr.labels, fr.state = 'Running' OR c.flow_run_id IS NOT NULL AS holding
-FROM flow_run fr
-LEFT JOIN internal.flow_run_claim c ON c.flow_run_id = fr.id AND c.claimed > now() - make_interval(secs => $7)
-WHERE ${DUE_RUN_CONDITION}
-  AND (fr.state = 'Running' OR c.flow_run_id IS NOT NULL OR NOT fr.labels ?| $5::text[])
-ORDER BY fr.state_start_time ASC NULLS LAST, fr.id
+WITH due AS (${dueRunsSql(
+  ", fr.labels, fr.state = 'Running' OR c.flow_run_id IS NOT NULL AS holding",
+  "LEFT JOIN internal.flow_run_claim c ON c.flow_run_id = fr.id AND c.claimed > now() - make_interval(secs => $7)",
+  "(fr.state = 'Running' OR c.flow_run_id IS NOT NULL OR NOT fr.labels ?| $5::text[])",
+  "$4",
+)})
+SELECT id::text AS id, labels, holding FROM due
+ORDER BY state_start_time ASC NULLS LAST, id
 LIMIT $4`;
 
 /** get_runs_in_queue: ids of the runs an agent with these labels should submit now. */

@@ -196,7 +196,7 @@ export async function upgrade(o: UpgradeOptions): Promise<string[]> {
     return [];
   });
   const before = new Set((await migrationStatus(o)).applied);
-  // An index-only migration on a database that already has tables (000002 and 000003 after a take-over) is built
+  // An index-only migration on a database that already has tables (000002 and 000003 after a take-over, 000009) is built
   // concurrently: on years of history a plain index build would keep the runs or logs from being written for minutes.
   await withClient(o.connectionString, (client) => buildIndexesConcurrently(client, files, o.log));
   await runMigrations(o);
