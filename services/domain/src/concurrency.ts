@@ -132,6 +132,15 @@ export async function tenantBySlugOrId(db: Queryable, slugOrId: string): Promise
   return rows[0]!.id;
 }
 
+/**
+ * SQL: the usage of a tag or label (the runs of tenant `tenant` carrying it in one of the running states `states`),
+ * as an int; the one definition the usage queries and `concurrency list` share.
+ */
+const taskTagUsageSql = (tenant: string, tag: string, states: string) => `(SELECT count(*) FROM task_run tr JOIN task t ON t.id = tr.task_id
+   WHERE tr.state = ANY(${states}::text[]) AND tr.tenant_id = ${tenant} AND t.tags ? ${tag})::int`;
+const flowLabelUsageSql = (tenant: string, label: string, states: string) => `(SELECT count(*) FROM flow_run fr
+   WHERE fr.state = ANY(${states}::text[]) AND fr.tenant_id = ${tenant} AND fr.labels ? ${label})::int`;
+
 /** task_concurrency(names): for each tag, the task runs of the tenant with it that are running now. */
 export async function taskTagUsage(db: Queryable, input: { tenant_id?: string | null; tags: readonly string[] | null | undefined }): Promise<TagUsage[]> {
   const tags = [...new Set(input.tags ?? [])];
@@ -139,9 +148,7 @@ export async function taskTagUsage(db: Queryable, input: { tenant_id?: string | 
   const tenantId = await limitTenant(db, input.tenant_id);
   const { rows } = await db.query<{ tag: string; usage: number }>({
     name: "concurrency.task_tag_usage",
-    text: `SELECT tag, (SELECT count(*) FROM task_run tr JOIN task t ON t.id = tr.task_id
-                        WHERE tr.state = ANY($3::text[]) AND tr.tenant_id = $1 AND t.tags ? tag)::int AS usage
-           FROM unnest($2::text[]) AS tag`,
+    text: `SELECT tag, ${taskTagUsageSql("$1", "tag", "$3")} AS usage FROM unnest($2::text[]) AS tag`,
     values: [tenantId, tags, RUNNING_STATES],
   });
   return rows;
@@ -154,9 +161,7 @@ export async function flowLabelUsage(db: Queryable, input: { tenant_id?: string 
   const tenantId = await limitTenant(db, input.tenant_id);
   const { rows } = await db.query<{ label: string; usage: number }>({
     name: "concurrency.flow_label_usage",
-    text: `SELECT label, (SELECT count(*) FROM flow_run fr
-                          WHERE fr.state = ANY($3::text[]) AND fr.tenant_id = $1 AND fr.labels ? label)::int AS usage
-           FROM unnest($2::text[]) AS label`,
+    text: `SELECT label, ${flowLabelUsageSql("$1", "label", "$3")} AS usage FROM unnest($2::text[]) AS label`,
     values: [tenantId, labels, RUNNING_STATES],
   });
   return rows;
@@ -165,15 +170,12 @@ export async function flowLabelUsage(db: Queryable, input: { tenant_id?: string 
 /** Every limit of every tenant (or of one), with its usage now: what `prefect-server concurrency list` shows. */
 export async function listLimits(db: Queryable, tenantId?: string | null): Promise<LimitRow[]> {
   const { rows } = await db.query<LimitRow>(
-    `SELECT l.id, l.tenant_id, t.slug AS tenant_slug, 'task-tag' AS kind, l.tag AS name, l."limit",
-            (SELECT count(*) FROM task_run tr JOIN task tk ON tk.id = tr.task_id
-             WHERE tr.state = ANY($2::text[]) AND tr.tenant_id = l.tenant_id AND tk.tags ? l.tag)::int AS usage
-     FROM task_tag_limit l JOIN tenant t ON t.id = l.tenant_id WHERE $1::uuid IS NULL OR l.tenant_id = $1
+    `SELECT l.id, l.tenant_id, tn.slug AS tenant_slug, 'task-tag' AS kind, l.tag AS name, l."limit",
+            ${taskTagUsageSql("l.tenant_id", "l.tag", "$2")} AS usage
+     FROM task_tag_limit l JOIN tenant tn ON tn.id = l.tenant_id WHERE $1::uuid IS NULL OR l.tenant_id = $1
      UNION ALL
-     SELECT l.id, l.tenant_id, t.slug, 'flow-label', l.name, l."limit",
-            (SELECT count(*) FROM flow_run fr
-             WHERE fr.state = ANY($2::text[]) AND fr.tenant_id = l.tenant_id AND fr.labels ? l.name)::int
-     FROM flow_concurrency_limit l JOIN tenant t ON t.id = l.tenant_id WHERE $1::uuid IS NULL OR l.tenant_id = $1
+     SELECT l.id, l.tenant_id, tn.slug, 'flow-label', l.name, l."limit", ${flowLabelUsageSql("l.tenant_id", "l.name", "$2")}
+     FROM flow_concurrency_limit l JOIN tenant tn ON tn.id = l.tenant_id WHERE $1::uuid IS NULL OR l.tenant_id = $1
      ORDER BY tenant_slug, kind DESC, name`,
     [tenantId ?? null, RUNNING_STATES],
   );

@@ -44,12 +44,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     failed: "The delivery queue refuses jobs; the deliveries wait in the outbox and are enqueued once it accepts them again.",
     recovered: "The delivery queue accepts jobs again.",
   });
+  // the relay's own statements failing (Postgres down): the same, one line per 10 s and one when it works again
+  const failures = new OutageLog(log, {
+    field: "relay",
+    failed: `The outbox relay failed; it tries again every ${RELAY_INTERVAL_MS / 1000} s.`,
+    recovered: "The outbox relay works again.",
+  });
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
   // set by requeue(): every row enqueued before it is enqueued again, batch after batch
   let requeueBefore: Date | undefined;
-  let lastFailure = "";
 
   const pass = async (): Promise<void> => {
     do {
@@ -64,12 +69,9 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           log.info(`The queue store came back: the deliveries not done yet were enqueued again.`);
           requeueBefore = undefined;
         }
-        lastFailure = "";
+        failures.recovered("outbox");
       } catch (error) {
-        // one line per distinct failure (a database outage would otherwise log one per pass)
-        const text = (error as Error).message;
-        if (text !== lastFailure) log.error({ err: error }, `The outbox relay failed (it tries again every ${RELAY_INTERVAL_MS / 1000} s): ${text}`);
-        lastFailure = text;
+        failures.failed("outbox", error as Error);
       }
     } while (again && !stopped);
   };

@@ -88,7 +88,7 @@ SELECT ${LOG_RECORD_COLUMNS} FROM decided ORDER BY flow_run_id`;
 export async function runLazarus(db: Pool, options: LazarusOptions): Promise<LazarusResult> {
   const limit = options.resurrectionAttemptLimit;
   return withTransaction(db, async (client) => {
-    const rows = await queryLogRecords(client, "towel.lazarus", LAZARUS_SQL, [
+    const logs = await queryLogRecords(client, "towel.lazarus", LAZARUS_SQL, [
       limit,
       options.heartbeatCutoffSeconds ?? HEARTBEAT_CUTOFF_SECONDS,
       ACTIVE_TASK_STATES,
@@ -96,7 +96,6 @@ export async function runLazarus(db: Pool, options: LazarusOptions): Promise<Laz
       RESCHEDULED_MESSAGE,
       failedMessage(limit),
     ]);
-    const logs = rows;
     const rescheduled = logs.filter((log) => log.level === "INFO").map((log) => log.flow_run_id);
     if (rescheduled.length > 0) {
       await client.query({
