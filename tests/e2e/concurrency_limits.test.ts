@@ -4,6 +4,7 @@
 // runner waits (cloud.queue_interval, 1 s here) and asks again, and every child ends Success. Runs of a label
 // limited to 1, polled for by two agents, go one at a time.
 import { describe, expect, test } from "vitest";
+import { startSampler } from "../helpers/sampler.ts";
 import { flowFile, useE2E } from "./helpers/harness.ts";
 import { createRun, createTenantAndProject, register, waitForFinished, waitForState } from "./helpers/runs.ts";
 
@@ -45,22 +46,16 @@ except Exception as error:
       PREFECT__CLOUD__QUEUE_INTERVAL: "1",
       PREFECT__ENGINE__FLOW_RUNNER__DEFAULT_CLASS: "prefect.engine.cloud.CloudFlowRunner",
     };
-    let most = 0;
-    let finished = false;
-    const sampler = (async () => {
-      while (!finished) {
-        const { rows } = await e2e.db.pool.query(
-          `select count(*)::int as n from task_run tr join task t on t.id = tr.task_id
-           where tr.flow_run_id = $1 and t.tags ? $2 and tr.state = 'Running'`,
-          [id, TAG],
-        );
-        most = Math.max(most, rows[0].n);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const sampler = startSampler(async () => {
+      const { rows } = await e2e.db.pool.query(
+        `select count(*)::int as running from task_run tr join task t on t.id = tr.task_id
+         where tr.flow_run_id = $1 and t.tags ? $2 and tr.state = 'Running'`,
+        [id, TAG],
+      );
+      return rows[0] as { running: number };
+    }, 20);
     const execution = await e2e.core.prefect(["execute", "flow-run"], { env, timeoutMs: 240_000 });
-    finished = true;
-    await sampler;
+    const { most: { running: most } } = await sampler.stop();
     await waitForState(e2e, id, "Success", 30_000).catch((error: Error) => {
       throw new Error(`${error.message}\n--- execute (exit ${execution.code}):\n${execution.output.slice(-4000)}`);
     });
@@ -101,33 +96,26 @@ except Exception as error:
     );
     expect(limit.id).toBeTruthy();
     const ids = [await createRun(e2e, "e2e-label-limited"), await createRun(e2e, "e2e-label-limited"), await createRun(e2e, "e2e-label-limited")];
-    let mostRunning = 0;
-    let mostTaken = 0;
-    let finished = false;
-    const sampler = (async () => {
-      while (!finished) {
-        const { rows } = await e2e.db.pool.query(
-          `select count(*) filter (where state = 'Running')::int as running,
-                  count(*) filter (where state in ('Submitted', 'Running'))::int as taken
-           from flow_run where id = any($1)`,
-          [ids],
-        );
-        mostRunning = Math.max(mostRunning, rows[0].running);
-        mostTaken = Math.max(mostTaken, rows[0].taken);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const sampler = startSampler(async () => {
+      const { rows } = await e2e.db.pool.query(
+        `select count(*) filter (where state = 'Running')::int as running,
+                count(*) filter (where state in ('Submitted', 'Running'))::int as taken
+         from flow_run where id = any($1)`,
+        [ids],
+      );
+      return rows[0] as { running: number; taken: number };
+    }, 20);
+    let most: { running: number; taken: number } | undefined;
     await e2e.core.startAgent({ labels: ["e2e-gpu"], hostnameLabel: false });
     await e2e.core.startAgent({ labels: ["e2e-gpu"], hostnameLabel: false });
     try {
       for (const id of ids) expect((await waitForFinished(e2e, id, 180_000)).state).toBe("Success");
     } finally {
-      finished = true;
-      await sampler;
+      ({ most } = await sampler.stop());
     }
-    expect(mostRunning).toBe(1);
+    expect(most.running).toBe(1);
     // the poll counted the submitted runs and its own claims: no second run was handed out while one held the slot
-    expect(mostTaken).toBe(1);
+    expect(most.taken).toBe(1);
     await e2e.core.stopAgents();
   });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pino } from "pino";
 import { createPool, type Pool } from "../../services/shared/src/database/pool.ts";
 import { createMutationsService, type MutationsService } from "../../services/mutations/src/server.ts";
+import { startSampler } from "../helpers/sampler.ts";
 import { SET_FLOW_RUN_STATES, SET_TASK_RUN_STATES, createFlow, createFlowRun, createProject, createTenant, setFlowRunState, setupFlow, state, task, useMutations } from "./helpers.ts";
 
 const h = useMutations({ poolSize: 20 });
@@ -68,6 +69,11 @@ const setTaskLimit = async (tenantId: string, tag: string, limit: number) =>
   (await h.ok(UPDATE_TAG, { input: { tenant_id: tenantId, tag, limit } })).update_task_tag_limit.id as string;
 const startTask = (taskRunId: string, version: number | null = null) =>
   h.ok(SET_TASK_RUN_STATES, { input: { states: [{ task_run_id: taskRunId, version, state: state("Running") }] } }).then((data) => data.set_task_run_states.states[0]);
+/** How many of these task runs of the flow run are Running now. */
+const runningOf = async (flowRunId: string, taskRunIds: string[]) => ({
+  running: (await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE flow_run_id = $1 AND state = 'Running' AND id = ANY($2)", [flowRunId, taskRunIds]))
+    .rows[0].n as number,
+});
 const taskRunRow = async (id: string) => (await h.db.query("SELECT state, version FROM task_run WHERE id = $1", [id])).rows[0];
 
 describe("task-tag limits: the mutations", () => {
@@ -184,17 +190,7 @@ describe("task-tag limits: starting task runs", () => {
     const { tenantId, flowRunId, taskRunIds } = await runWithTaggedTasks(50, ["db"]);
     const racers = taskRunIds.slice(0, 50);
     await setTaskLimit(tenantId, "db", 3);
-    let done = false;
-    let most = 0;
-    const samples: number[] = [];
-    const sampler = (async () => {
-      while (!done) {
-        const { rows } = await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE flow_run_id = $1 AND state = 'Running' AND id = ANY($2)", [flowRunId, racers]);
-        samples.push(rows[0].n);
-        most = Math.max(most, rows[0].n);
-        await sleep(1);
-      }
-    })();
+    const sampler = startSampler(() => runningOf(flowRunId, racers));
     let queuedAnswers = 0;
     const race = async (id: string, n: number) => {
       const replica = n % (REPLICAS + 1);
@@ -212,11 +208,10 @@ describe("task-tag limits: starting task runs", () => {
       return false;
     };
     const finished = await Promise.all(racers.map(race));
-    done = true;
-    await sampler;
+    const { most, samples } = await sampler.stop();
     expect(finished.every(Boolean)).toBe(true);
-    expect(most).toBeLessThanOrEqual(3);
-    expect(samples.length).toBeGreaterThan(10);
+    expect(most.running).toBeLessThanOrEqual(3);
+    expect(samples).toBeGreaterThan(10);
     expect(queuedAnswers).toBeGreaterThan(0);
     // the history agrees: replaying every racer's states in commit order (version order per run is not enough
     // across runs, so use the state rows' timestamps), never more than 3 between a Running and the next state
@@ -240,15 +235,7 @@ describe("task-tag limits: batches", () => {
     const { tenantId, flowRunId, taskRunIds } = await runWithTaggedTasks(40, ["db"]);
     const racers = taskRunIds.slice(0, 40);
     await setTaskLimit(tenantId, "db", 5);
-    let done = false;
-    let most = 0;
-    const sampler = (async () => {
-      while (!done) {
-        const { rows } = await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE flow_run_id = $1 AND state = 'Running' AND id = ANY($2)", [flowRunId, racers]);
-        most = Math.max(most, rows[0].n);
-        await sleep(1);
-      }
-    })();
+    const sampler = startSampler(() => runningOf(flowRunId, racers));
     // each worker owns 10 runs and sends one state for each of them per request (10 items: a batch of its own):
     // Running for a run not started yet, Success for one that is running (and again for one that is done)
     const worker = async (owned: string[], n: number) => {
@@ -270,9 +257,8 @@ describe("task-tag limits: batches", () => {
       return queued;
     };
     const queued = await Promise.all([0, 1, 2, 3].map((n) => worker(racers.slice(n * 10, n * 10 + 10), n)));
-    done = true;
-    await sampler;
-    expect(most).toBeLessThanOrEqual(5);
+    const { most } = await sampler.stop();
+    expect(most.running).toBeLessThanOrEqual(5);
     expect(queued.reduce((a, b) => a + b)).toBeGreaterThan(0);
     expect((await h.db.query("SELECT count(*)::int AS n FROM task_run WHERE id = ANY($1) AND state = 'Success'", [racers])).rows[0].n).toBe(40);
   }, 120_000);
