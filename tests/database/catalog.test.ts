@@ -371,7 +371,7 @@ const V1_FUNCTIONS = [
   "utility.upstream_tasks(start_task_ids uuid[], depth_limit integer DEFAULT 50) returns SETOF utility.traversal language sql stable",
 ];
 
-// What 000002, 000003, 000007 and 000009 add on top of v1 (docs/schema.md gives the reason for each): `<table> <line>`.
+// What 000002, 000003, 000007 and 000010 add on top of v1 (docs/schema.md gives the reason for each): `<table> <line>`.
 const IMPROVEMENTS = `
 flow_group unique index: ix_flow_group_tenant_id_name_unique (tenant_id, name)
 flow unique index: ix_flow_tenant_id_version_group_id_version_unique (tenant_id, version_group_id, version)
@@ -383,7 +383,7 @@ task_run index: ix_task_run_queue (state, state_start_time)
 task_run index: ix_task_run_running (flow_run_id) where ((state)::text = 'Running'::text)
 flow_run index: ix_flow_run_by_state_updated (state, updated)
 flow_run index: ix_flow_run_by_state_heartbeat (state, heartbeat)
-flow_run index: ix_flow_run_tenant_id_state_start_time_scheduled (tenant_id, state_start_time) where ((state)::text = ANY ((ARRAY['Scheduled'::character varying, 'Paused'::character varying, 'Resume'::character varying, 'Retrying'::character varying, 'Queued'::character varying])::text[]))
+flow_run index: ix_flow_run_tenant_id_state_start_time_id_scheduled (tenant_id, state_start_time, id) where ((state)::text = ANY ((ARRAY['Scheduled'::character varying, 'Paused'::character varying, 'Resume'::character varying, 'Retrying'::character varying, 'Queued'::character varying])::text[]))
 flow_run_state trigger: outbox_cloud_hook_deliveries after insert statement referencing new table as new_states -> internal.outbox_cloud_hook_deliveries()
 `;
 
@@ -536,7 +536,7 @@ describe("v1 schema (after 000001)", () => {
   });
 });
 
-describe("head schema (v1 + 000002 … 000009)", () => {
+describe("head schema (v1 + 000002 … 000010)", () => {
   const db = useTestDatabase();
   let catalog: CatalogDump;
   beforeAll(async () => {

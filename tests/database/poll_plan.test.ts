@@ -1,7 +1,8 @@
-// The agent's poll reads migration 000009's partial index: the poll names the scheduled states in its text, and the
-// index's condition lists the same states; if the two lists ever differ, the planner cannot use the index and the
-// poll reads every run of the tenant again (docs/schema.md, "000009"). Checked on the generic plan, the one a named
-// statement ends up with.
+// The agent's poll reads migration 000010's partial index in order: the poll names the scheduled states in its text,
+// and the index's condition lists the same states (if the two lists ever differ, the planner cannot use the index and
+// the poll reads every run of the tenant again: docs/schema.md, "000009"), and the index holds the poll's whole sort
+// key (start time, id), so its first entries are the answer with no sort (docs/schema.md, "000010"). Checked on the
+// generic plan, the one a named statement ends up with.
 import { describe, expect, test } from "vitest";
 import type { Pool, PoolClient } from "../../services/shared/src/database/pool.ts";
 import { getRunsInQueue } from "../../services/domain/src/runs.ts";
@@ -10,7 +11,7 @@ import { useTestDatabase } from "../helpers/database.ts";
 const db = useTestDatabase();
 
 describe("get_runs_in_queue's plan", () => {
-  test("the generic plan reads ix_flow_run_tenant_id_state_start_time_scheduled, in order", async () => {
+  test("the generic plan reads ix_flow_run_tenant_id_state_start_time_id_scheduled in order, straight under its limit", async () => {
     let statement: { text: string; values: unknown[] } | undefined;
     const recorder = {
       query: async (config: { text: string; values: unknown[] }) => {
@@ -28,8 +29,13 @@ describe("get_runs_in_queue's plan", () => {
       const literal = (value: unknown): string =>
         value === null ? "NULL" : Array.isArray(value) ? `ARRAY[${value.map(literal).join(", ")}]` : client.escapeLiteral(String(value));
       const { rows } = await client.query(`EXPLAIN (FORMAT TEXT) EXECUTE poll(${statement!.values.map(literal).join(", ")})`);
-      const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
-      expect(plan).toContain("Index Scan using ix_flow_run_tenant_id_state_start_time_scheduled");
+      const lines = rows.map((row) => row["QUERY PLAN"] as string);
+      const scan = lines.findIndex((line) => line.includes("Index Scan using ix_flow_run_tenant_id_state_start_time_id_scheduled"));
+      expect(scan, lines.join("\n")).toBeGreaterThan(0);
+      // the scan's parent node (the nearest line above it that is indented less) is the branch's Limit, not a Sort
+      const depth = (line: string) => line.search(/\S/);
+      const parent = lines.slice(0, scan).findLast((line) => depth(line.replace("->", "  ")) < depth(lines[scan]!.replace("->", "  ")));
+      expect(parent, lines.join("\n")).toMatch(/^\s*(->\s*)?Limit/);
     } finally {
       await client.query("ROLLBACK");
       client.release();

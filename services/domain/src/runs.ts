@@ -4,7 +4,7 @@ import { withTransaction, type Pool, type PoolClient } from "../../shared/src/da
 import { CLAIM_SECONDS } from "./concurrency.ts";
 import { ApiError } from "./errors.ts";
 import { pythonSetRepr } from "./python.ts";
-import { SCHEDULED_STATES } from "./state_classes.ts";
+import { SCHEDULED_STATES, stateListSql } from "./state_classes.ts";
 import { randomRunName } from "./names.ts";
 import { isObject, type Json } from "./inputs.ts";
 
@@ -303,9 +303,9 @@ export async function updateTaskRunHeartbeat(db: Queryable, taskRunId: string): 
 
 /**
  * The scheduled states as SQL literals: the poll names them in its text, not as a parameter, so that the planner
- * can use migration 000009's partial index (tenant, start time) over exactly these states.
+ * can use migration 000010's partial index (tenant, start time, id) over exactly these states.
  */
-const SCHEDULED_STATES_SQL = SCHEDULED_STATES.map((state) => `'${state}'`).join(", ");
+const SCHEDULED_STATES_SQL = stateListSql(SCHEDULED_STATES);
 
 /** SQL: run `fr` carries no label the agent lacks ($3); an agent with labels takes no unlabeled run. */
 const LABELS_MATCH = `fr.labels <@ $3::jsonb AND (jsonb_array_length($3::jsonb) = 0 OR fr.labels <> '[]'::jsonb)`;

@@ -101,6 +101,12 @@ export const ACTIVE_TASK_STATES: readonly string[] = ["Scheduled", "Paused", "Re
 /** The exact state names whose insertion sets a run's end_time (the database triggers use the same list). */
 export const END_TIME_STATES: readonly string[] = ["Success", "Failed", "Cached", "TimedOut", "Looped", "Cancelled"];
 
+/**
+ * States as SQL literals (`'Scheduled', 'Paused'`), for a statement that names them in its text rather than as a
+ * parameter, so that the planner can match a partial index's predicate over exactly these states.
+ */
+export const stateListSql = (states: readonly string[]): string => states.map((state) => `'${state}'`).join(", ");
+
 export const isRunning = (name: string | null | undefined): boolean => isSubclassOf(name, "Running");
 export const isFinished = (name: string | null | undefined): boolean => isSubclassOf(name, "Finished");
 
