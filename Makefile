@@ -6,9 +6,9 @@ INSTALLED := node_modules/.package-lock.json
 
 .PHONY: dev test install build infra services migrate bench bench-quick lint typecheck unit e2e e2e-venv compose-up compose-down compose-config clean
 
-## dev: run the whole server (infrastructure, migrations, every service) until Ctrl-C
+## dev: run the whole server (infrastructure, migrations, every service in one process) until Ctrl-C
 dev: build
-	$(CLI) start
+	$(CLI) start --single-process
 
 ## test: lint, type-check and run every test suite
 test: lint typecheck unit

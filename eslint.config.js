@@ -5,7 +5,7 @@ import tseslint from "typescript-eslint";
 import { boundaries } from "./eslint/boundaries.js";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "tests/.venv/", "coverage/", "dist/", "services/**/generated/"] },
+  { ignores: ["node_modules/", "tests/.venv/", "bench/.venv/", "coverage/", "dist/", "services/**/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

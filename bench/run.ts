@@ -25,16 +25,20 @@ import { measureReads } from "./suites/reads.ts";
 import { measureTakeover, TAKEOVER_SCALES } from "./suites/takeover.ts";
 import { measureTowel, TOWEL_SCALES } from "./suites/towel.ts";
 import { measureBatches } from "./suites/batches.ts";
+import { LAYOUT_PLANS, measureLayouts } from "./suites/layouts.ts";
 import { measureLimits } from "./suites/limits.ts";
+import { measureMetricsCost, METRICS_ROUNDS } from "./suites/metrics.ts";
 import { measureOutbox } from "./suites/outbox.ts";
+import { measurePrefect3 } from "./suites/prefect3.ts";
+import { measurePrune, PRUNE_SCALES } from "./suites/prune.ts";
 import { measureWrites } from "./suites/writes.ts";
 
-const SUITES = ["writes", "outbox", "limits", "batches", "reads", "queue", "towel", "takeover", "bigflow"] as const;
+const SUITES = ["writes", "outbox", "limits", "batches", "reads", "queue", "layouts", "metrics", "prefect3", "towel", "takeover", "prune", "bigflow"] as const;
 type Suite = (typeof SUITES)[number];
 
 const program = new Command("bench")
   .description("Prefect Server benchmark suite (bench/README.md)")
-  .option("--quick", "smoke run: small data, 8 clients, 1 s per point, no big flow (under a minute)")
+  .option("--quick", "smoke run: small data, 8 clients, 1 s per point, no big flow, no Prefect 3 (under a minute)")
   .option("--no-report", "print the results without writing docs/benchmarks.md")
   .option("--only <suites>", `run only these suites (comma-separated: ${SUITES.join(", ")})`)
   .option("--children <n>", "mapped children of the big flow", (value) => Number.parseInt(value, 10), 10_000)
@@ -50,6 +54,8 @@ const selected = new Set<Suite>(
     : SUITES,
 );
 if (options.quick) selected.delete("bigflow");
+// the side-by-side with Prefect 3 installs and starts another server: in a quick run only when asked for by name
+if (options.quick && !options.only) selected.delete("prefect3");
 
 interface Plan extends LoadPlan {
   /** Timed repetitions of each towel pass. */
@@ -98,45 +104,68 @@ const report: RunReport = {
   notes: [],
 };
 try {
-  if (selected.has("writes") || selected.has("outbox") || selected.has("limits") || selected.has("reads") || selected.has("queue")) ensureWrk();
+  if (["writes", "outbox", "limits", "reads", "queue", "layouts", "metrics", "prune"].some((suite) => selected.has(suite as Suite))) ensureWrk();
   buildServices();
 
-  const apiSuites = (["writes", "outbox", "limits", "batches", "reads", "queue"] as const).filter((suite) => selected.has(suite));
+  const apiSuites = (["writes", "outbox", "limits", "batches", "reads", "queue", "layouts"] as const).filter((suite) => selected.has(suite));
   if (apiSuites.length > 0) {
     // data first (seeded once), then the pgbench ceilings of the writes, then the services
-    const targets = ["writes", "outbox", "limits", "batches"].some((suite) => selected.has(suite as Suite)) ? await prepareStateTargets(pool) : undefined;
+    const targets = ["writes", "outbox", "limits", "batches", "layouts"].some((suite) => selected.has(suite as Suite)) ? await prepareStateTargets(pool) : undefined;
     if (targets) report.seeding.push(`state-write targets: 100 Running flow runs × 100 task runs (${targets.seed.seconds.toFixed(1)} s)`);
-    const graph = selected.has("reads") ? await prepareDataGraph(pool, GRAPH_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
+    const graph = selected.has("reads") || selected.has("layouts") ? await prepareDataGraph(pool, GRAPH_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
     if (graph) report.seeding.push(`data graph: ${graph.description} (${seedTime(graph.seed)})`);
-    const queue = selected.has("queue") ? await prepareQueue(pool, QUEUE_SCALES[scale]) : undefined;
+    const queue = selected.has("queue") || selected.has("layouts") ? await prepareQueue(pool, QUEUE_SCALES[scale], (line) => console.log(`  ${line}`)) : undefined;
     if (queue) report.seeding.push(`agent queue: ${queue.description} (${seedTime(queue.seed)})`);
     if (targets && selected.has("writes")) {
       phase(`ceilings: pgbench at ${plan.clients.join(", ")} clients, ${plan.seconds} s each`);
       report.measurements.push(...(await measureCeilings(mainUrl, plan)));
     }
-    phase("starting the API (postgraphile, mutations, gateway)");
-    const api = await startApi(serviceOptions(mainUrl));
-    for (const service of api.all) sampler.watch(service.name, service.process.pid);
-    try {
-      if (targets && selected.has("writes")) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
-      if (selected.has("outbox")) {
-        const outbox = await measureOutbox(pool, api.urls.mutations, targets!.taskRunIds, serviceOptions(mainUrl), plan, phase);
-        report.measurements.push(...outbox.measurements);
-        report.notes.push(...outbox.notes);
+    // the layouts suite starts the services its own way
+    if (apiSuites.some((suite) => suite !== "layouts")) {
+      phase("starting the API (postgraphile, mutations, gateway)");
+      const api = await startApi(serviceOptions(mainUrl));
+      for (const service of api.all) sampler.watch(service.name, service.process.pid);
+      try {
+        if (targets && selected.has("writes")) report.measurements.push(...(await measureWrites(api.urls, targets.taskRunIds, plan, phase)));
+        if (selected.has("outbox")) {
+          const outbox = await measureOutbox(pool, api.urls.mutations, targets!.taskRunIds, serviceOptions(mainUrl), plan, phase);
+          report.measurements.push(...outbox.measurements);
+          report.notes.push(...outbox.notes);
+        }
+        if (selected.has("limits")) {
+          const limits = await measureLimits(pool, api.urls.mutations, targets!.taskRunIds, plan, phase);
+          report.measurements.push(...limits.measurements);
+          report.notes.push(...limits.notes);
+        }
+        if (selected.has("batches")) report.notes.push(...(await measureBatches(pool, api.urls.mutations, phase)));
+        if (graph && selected.has("reads")) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));
+        if (queue && selected.has("queue")) report.measurements.push(...(await measureQueue(mainUrl, queue, api.urls, plan, phase)));
+      } finally {
+        for (const service of api.all) sampler.unwatch(service.name);
+        await stopServices(api.all);
       }
-      if (selected.has("limits")) {
-        const limits = await measureLimits(pool, api.urls.mutations, targets!.taskRunIds, plan, phase);
-        report.measurements.push(...limits.measurements);
-        report.notes.push(...limits.notes);
-      }
-      if (selected.has("batches")) report.notes.push(...(await measureBatches(pool, api.urls.mutations, phase)));
-      if (graph) report.measurements.push(...(await measureReads(pool, mainUrl, graph, api.urls, plan, phase)));
-      if (queue) report.measurements.push(...(await measureQueue(mainUrl, queue, api.urls, plan, phase)));
-    } finally {
-      for (const service of api.all) sampler.unwatch(service.name);
-      await stopServices(api.all);
+      report.checks.push(...gatewayOverhead(report.measurements, Math.min(...plan.clients)));
     }
-    report.checks.push(...gatewayOverhead(report.measurements, Math.min(...plan.clients)));
+    if (selected.has("layouts")) {
+      const layouts = await measureLayouts(pool, graph!, targets!.taskRunIds, queue!, serviceOptions(mainUrl), LAYOUT_PLANS[scale], phase);
+      report.measurements.push(...layouts.measurements);
+      report.checks.push(...layouts.checks);
+      report.notes.push(...layouts.notes);
+    }
+  }
+
+  if (selected.has("metrics")) {
+    const metrics = await measureMetricsCost(pool, serviceOptions(mainUrl), plan, METRICS_ROUNDS[scale], phase);
+    report.measurements.push(...metrics.measurements);
+    report.checks.push(...metrics.checks);
+    report.notes.push(...metrics.notes);
+  }
+
+  if (selected.has("prefect3")) {
+    const prefect3 = await measurePrefect3(pool, benchDatabaseUrl(`${dbSuffix}_prefect3`), scale, serviceOptions(mainUrl), plan, phase);
+    report.seeding.push(...prefect3.seeding);
+    report.measurements.push(...prefect3.measurements);
+    report.notes.push(...prefect3.notes);
   }
 
   if (selected.has("towel")) {
@@ -161,6 +190,14 @@ try {
         `${takeover.medianWriteMs.toFixed(1)} ms, slowest ${takeover.slowestWriteMs.toFixed(1)} ms. Steps: ` +
         takeover.steps.map((line) => line.trim()).join("; "),
     );
+  }
+
+  if (selected.has("prune")) {
+    const prune = await measurePrune(PRUNE_SCALES[scale], plan, dbSuffix, serviceOptions, sampler, phase);
+    report.seeding.push(`prune: ${prune.description} (${seedTime(prune.seed)})`);
+    report.passes.push(...prune.passes);
+    report.measurements.push(...prune.measurements);
+    report.notes.push(...prune.notes);
   }
 
   if (selected.has("bigflow")) {

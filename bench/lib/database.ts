@@ -3,8 +3,10 @@
 //
 //   prefect_bench            the full run's API data: the state-write targets, the data graph, the agent queue
 //   prefect_bench_towel      the full run's towel data (the loops scan whole tables, so it has a database of its own)
+//   prefect_bench_prune_seed the retention data (suites/prune.ts), copied to prefect_bench_prune for each run
 //   prefect_bench_quick…     the same for `--quick`, at a small scale
 //   prefect_bench_bigflow    the big-flow scenario: recreated empty on every run
+//   prefect_bench_prefect3   the Prefect 3 server's database (suites/prefect3.ts): created empty, dropped after
 import pg from "pg";
 import { ensureDatabase, upgrade, withClient, withDatabase } from "../../services/shared/src/database/migrations.ts";
 
@@ -29,15 +31,42 @@ export async function openBenchDatabase(url = BENCH_DATABASE_URL): Promise<pg.Po
   return pool;
 }
 
-/** Drops and recreates a database, migrated (the big-flow scenario starts from nothing every time). */
-export async function recreateDatabase(url: string): Promise<void> {
+/** Drops a database if it exists, ending the sessions connected to it. */
+export async function dropDatabase(url: string): Promise<void> {
   const name = new URL(url).pathname.slice(1);
   await withClient(withDatabase(url, "postgres"), async (client) => {
     await client.query(`drop database if exists "${name}" with (force)`);
   });
+}
+
+/** Drops and recreates a database, migrated (the big-flow scenario starts from nothing every time). */
+export async function recreateDatabase(url: string): Promise<void> {
+  await dropDatabase(url);
   await ensureDatabase(url);
   await upgrade({ connectionString: url });
 }
+
+/** A tenant with one project and one flow of `tasks` tasks (task-1 … task-n), everything named `name` (the tenant's slug too). */
+export async function seedFlow(client: pg.PoolClient, name: string, tasks: number): Promise<void> {
+  await client.query(
+    `with tenant as (insert into tenant (name, slug) values ($1, $1) returning id),
+     project as (insert into project (tenant_id, name) select id, $1 from tenant returning id, tenant_id),
+     flow_group as (insert into flow_group (tenant_id, name) select id, $1 from tenant returning id),
+     flow as (
+       insert into flow (tenant_id, project_id, flow_group_id, name, version, version_group_id)
+       select project.tenant_id, project.id, flow_group.id, $1, 1, $1 from project, flow_group returning id, tenant_id
+     )
+     insert into task (tenant_id, flow_id, name, slug)
+     select flow.tenant_id, flow.id, 'task-' || n, 'task-' || n from flow, generate_series(1, $2::int) n`,
+    [name, tasks],
+  );
+}
+
+/**
+ * SQL of a deterministic uuid for a seeded row (`md5('bench-<kind>-' || part || '-' || …)`), so that each chunk of a
+ * seeding can refer to the rows of another without reading them.
+ */
+export const seededId = (kind: string, ...parts: string[]): string => `md5('bench-${kind}-' || ${parts.join(" || '-' || ")})::uuid`;
 
 /** When a data set was seeded and how long seeding took. */
 export interface SeedInfo {

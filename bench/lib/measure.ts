@@ -41,11 +41,17 @@ function row(workload: Workload, clients: number, throughput: number, p50Ms: num
   };
 }
 
-/** A pgbench script at every concurrency level. */
-export async function measureSql(connectionString: string, script: string, plan: LoadPlan, workload: Workload): Promise<Measurement[]> {
+/** A pgbench script at every concurrency level (`prepared`: as a named statement, planned once per connection). */
+export async function measureSql(
+  connectionString: string,
+  script: string,
+  plan: LoadPlan,
+  workload: Workload,
+  options: { prepared?: boolean } = {},
+): Promise<Measurement[]> {
   const measurements: Measurement[] = [];
   for (const clients of plan.clients) {
-    const result = await runPgbench({ connectionString, clients, seconds: plan.seconds, script });
+    const result = await runPgbench({ connectionString, clients, seconds: plan.seconds, script, prepared: options.prepared });
     measurements.push(row(workload, clients, result.transactionsPerSecond, result.p50Ms, result.p99Ms));
   }
   return measurements;

@@ -11,6 +11,8 @@ interface PgbenchOptions {
   clients: number;
   seconds: number;
   variables?: Record<string, string | number>;
+  /** Parse and plan each statement once per connection (`-M prepared`), as a service's named statements are. */
+  prepared?: boolean;
 }
 
 interface PgbenchResult {
@@ -35,6 +37,7 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
       "--log",
       `--log-prefix=${join(dir, "log")}`,
       ...Object.entries(options.variables ?? {}).map(([name, value]) => `--define=${name}=${value}`),
+      ...(options.prepared ? ["--protocol=prepared"] : []),
     ];
     const env = {
       ...process.env,

@@ -95,7 +95,9 @@ export function renderRun(run: RunReport): string {
     );
     for (const m of run.measurements.filter((x) => x.group === group)) {
       const ratio = ratioOf(m, run.measurements);
-      const share = ratio === undefined ? (m.ceiling ? "–" : "") : `${fixed(100 * ratio, 0)} % of ${ceilingOf(m, run.measurements)!.label ?? "ceiling"}`;
+      const of = ceilingOf(m, run.measurements)?.label ?? "ceiling";
+      // a multiple reads better than a percentage once a figure is several times its reference (Prefect 3's)
+      const share = ratio === undefined ? (m.ceiling ? "–" : "") : ratio >= 2 ? `${fixed(ratio, 1)}× ${of}` : `${fixed(100 * ratio, 0)} % of ${of}`;
       const errors = m.errors ? ` (**${m.errors} errors**)` : "";
       lines.push(
         `| ${m.workload}${errors} | ${m.clients} | ${whole(m.throughput)} | ${whole(m.itemsPerSecond ?? m.throughput)} | ${fixed(m.p50Ms, 2)} | ${fixed(m.p99Ms, 2)} | ${share} |`,
@@ -113,8 +115,10 @@ export function renderRun(run: RunReport): string {
     lines.push("");
   }
   if (run.rss.length > 0) {
-    lines.push("| service | peak RSS MiB | during | last MiB |", "|---|---|---|---|");
-    for (const peak of run.rss) lines.push(`| ${peak.service} | ${fixed(peak.peakMiB, 0)} | ${peak.phase} | ${fixed(peak.lastMiB, 0)} |`);
+    lines.push("| service | peak RSS MiB | during | last MiB | peak of its largest process MiB |", "|---|---|---|---|---|");
+    for (const peak of run.rss) {
+      lines.push(`| ${peak.service} | ${fixed(peak.peakMiB, 0)} | ${peak.phase} | ${fixed(peak.lastMiB, 0)} | ${fixed(peak.largestProcessMiB, 0)} |`);
+    }
     lines.push("");
   }
   if (run.notes.length > 0) lines.push(...run.notes.map((note) => `- ${note}`), "");

@@ -33,6 +33,13 @@ export const SET_TASK_RUN_STATES = `mutation($input: set_task_run_states_input!)
     }
 }`;
 
+/** Core's create_flow_run (§1.3 #15): `prefect run`, the StartFlowRun task, Client.create_flow_run. */
+export const CREATE_FLOW_RUN = `mutation($input: create_flow_run_input!) {
+    create_flow_run(input: $input) {
+        id
+    }
+}`;
+
 /** Core's agent poll (§1.3 #30). */
 export const GET_RUNS_IN_QUEUE = `mutation($input: get_runs_in_queue_input!) {
     get_runs_in_queue(input: $input) {

@@ -1,6 +1,6 @@
 // Samples the resident set size of every service (from /proc/<pid>/status, VmRSS, of the service's process and its
 // descendants: the data graph's workers) every 200 ms during the run and keeps, per service, the peak and the phase
-// of the run in which it occurred.
+// of the run in which it occurred, and the peak of its largest single process (a worker, for the data graph).
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface RssPeak {
@@ -10,6 +10,8 @@ export interface RssPeak {
   phase: string;
   /** The last sample (MiB). */
   lastMiB: number;
+  /** The highest RSS any one process of the service reached (MiB): the service's own, or one of its workers. */
+  largestProcessMiB: number;
 }
 
 const INTERVAL_MS = 200;
@@ -39,13 +41,13 @@ function parents(): Map<number, number> {
   return parentOf;
 }
 
-/** The RSS of `pid` and all its descendants. */
-function rssMiB(pid: number, parentOf: Map<number, number>): number | undefined {
+/** The RSS of `pid` and each of its descendants. */
+function treeRssMiB(pid: number, parentOf: Map<number, number>): number[] {
   const own = processRssMiB(pid);
-  if (own === undefined) return undefined;
-  let total = own;
-  for (const [child, parent] of parentOf) if (parent === pid) total += rssMiB(child, parentOf) ?? 0;
-  return total;
+  if (own === undefined) return [];
+  const sizes = [own];
+  for (const [child, parent] of parentOf) if (parent === pid) sizes.push(...treeRssMiB(child, parentOf));
+  return sizes;
 }
 
 export class RssSampler {
@@ -86,17 +88,31 @@ export class RssSampler {
     }
     const parentOf = this.#parentOf;
     for (const [service, pid] of this.#processes) {
-      const mib = rssMiB(pid, parentOf);
-      if (mib === undefined) continue;
+      const sizes = treeRssMiB(pid, parentOf);
+      if (sizes.length === 0) continue;
+      const mib = sizes.reduce((sum, size) => sum + size, 0);
+      const largest = Math.max(...sizes);
       const peak = this.#peaks.get(service);
-      if (!peak || mib > peak.peakMiB) this.#peaks.set(service, { service, peakMiB: mib, phase: this.#phase, lastMiB: mib });
-      else peak.lastMiB = mib;
+      if (!peak || mib > peak.peakMiB) {
+        this.#peaks.set(service, { service, peakMiB: mib, phase: this.#phase, lastMiB: mib, largestProcessMiB: Math.max(largest, peak?.largestProcessMiB ?? 0) });
+      } else {
+        peak.lastMiB = mib;
+        peak.largestProcessMiB = Math.max(peak.largestProcessMiB, largest);
+      }
     }
   }
 
   peaks(): RssPeak[] {
     this.sample();
     return [...this.#peaks.values()];
+  }
+
+  /** The current RSS of a watched service (MiB, its process tree), or undefined when it is not running. */
+  current(service: string): { totalMiB: number; largestProcessMiB: number } | undefined {
+    const pid = this.#processes.get(service);
+    if (pid === undefined) return undefined;
+    const sizes = treeRssMiB(pid, parents());
+    return sizes.length === 0 ? undefined : { totalMiB: sizes.reduce((sum, size) => sum + size, 0), largestProcessMiB: Math.max(...sizes) };
   }
 
   stop(): void {

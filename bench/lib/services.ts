@@ -5,7 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SERVICE_NODE_OPTIONS, type ServiceName } from "../../services/cli/src/registry.ts";
+import { SERVICE_NODE_OPTIONS, SINGLE_PROCESS_NODE_OPTIONS, type ServiceName } from "../../services/cli/src/registry.ts";
+import { SINGLE_PROCESS_NAME } from "../../services/cli/src/single_process.ts";
 import { ManagedProcess } from "../../tests/e2e/helpers/processes.ts";
 
 const REPO = resolve(fileURLToPath(import.meta.url), "../../..");
@@ -22,10 +23,12 @@ export interface ServiceOptions {
   logDir: string;
   /** write a V8 CPU profile of each service into this folder when it stops (`node --cpu-prof`) */
   cpuProfileDir?: string;
+  /** extra settings for every service */
+  env?: Record<string, string>;
 }
 
 interface RunningService {
-  name: ServiceName;
+  name: ServiceName | typeof SINGLE_PROCESS_NAME;
   process: ManagedProcess;
   /** http://127.0.0.1:<port> (none for the towel) */
   origin?: string;
@@ -44,11 +47,14 @@ function serviceEnv(options: ServiceOptions, extra: Record<string, string>): Nod
     REDIS_URL: options.redisUrl,
     PREFECT_SERVER__QUEUE__PREFIX: options.queuePrefix,
     PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
+    // the towel's metrics listener on a free port: a towel a developer runs may hold the default one
+    PREFECT_SERVER__SERVICES__TOWEL__METRICS_PORT: "0",
     PREFECT_SERVER__LOGGING__LEVEL: "info",
     // The write workloads pick their bodies at random from a pool, so a body often lands again on the run whose
     // current state it wrote; with the default, that is a resend and stores nothing (docs/operations.md, "Retried
     // writes"). Clients do not send the same state twice; every write of the bench is measured as a new one.
     PREFECT_SERVER__SERVICES__MUTATIONS__RESENT_STATE_WINDOW_SECONDS: "0",
+    ...options.env,
     ...extra,
   };
 }
@@ -141,6 +147,30 @@ export async function startApi(options: ServiceOptions): Promise<ApiServices> {
     return { urls, all: [gateway, mutations, postgraphile] };
   } catch (error) {
     await stopServices(started);
+    throw error;
+  }
+}
+
+/**
+ * The whole server in one process (`services all`, as `start --single-process` runs it), its gateway on a free port,
+ * ready to serve.
+ */
+export async function startSingleProcess(options: ServiceOptions): Promise<RunningService> {
+  const child = new ManagedProcess({
+    command: process.execPath,
+    args: [...SINGLE_PROCESS_NODE_OPTIONS, CLI, "services", SINGLE_PROCESS_NAME],
+    env: serviceEnv(options, { PREFECT_SERVER__SERVICES__GATEWAY__PORT: "0" }),
+    cwd: REPO,
+    logFile: join(options.logDir, `${SINGLE_PROCESS_NAME}.log`),
+    label: "the single-process server",
+  });
+  try {
+    const port = await child.waitForLine(listeningLine(LISTENING.gateway), START_TIMEOUT_MS, `"${LISTENING.gateway}" line`);
+    const server: RunningService = { name: SINGLE_PROCESS_NAME, process: child, origin: `http://127.0.0.1:${port}` };
+    await waitUntilReady(server);
+    return server;
+  } catch (error) {
+    await child.stop("SIGKILL", 1_000);
     throw error;
   }
 }

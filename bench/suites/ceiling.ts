@@ -13,7 +13,7 @@
 import type pg from "pg";
 import { setTaskRunStates } from "../../services/domain/src/states.ts";
 import { captureQuery, inlineParameters, sqlLiteral } from "../lib/capture.ts";
-import { seedOnce, type SeedInfo } from "../lib/database.ts";
+import { seedFlow, seedOnce, type SeedInfo } from "../lib/database.ts";
 import { measureSql, type LoadPlan } from "../lib/measure.ts";
 import { RUNNING_STATE } from "../lib/requests.ts";
 import type { Measurement } from "../lib/stats.ts";
@@ -31,17 +31,7 @@ const SERVICE_SQL_50 = `${BATCH_SIZE} states, the service's SQL statement (pgben
 
 /** One flow with TASKS_PER_FLOW tasks and FLOW_RUNS Running runs of it; `bench_target` numbers their task runs 1..n. */
 async function seedStateTargets(client: pg.PoolClient): Promise<void> {
-  await client.query(`
-    with tenant as (insert into tenant (name, slug) values ('bench', 'bench-states') returning id),
-    project as (insert into project (tenant_id, name) select id, 'bench' from tenant returning id, tenant_id),
-    flow_group as (insert into flow_group (tenant_id, name) select id, 'bench-states' from tenant returning id),
-    flow as (
-      insert into flow (tenant_id, project_id, flow_group_id, name, version, version_group_id)
-      select project.tenant_id, project.id, flow_group.id, 'bench-states', 1, 'bench-states'
-      from project, flow_group returning id, tenant_id
-    )
-    insert into task (tenant_id, flow_id, name, slug)
-    select flow.tenant_id, flow.id, 'task-' || n, 'task-' || n from flow, generate_series(1, ${TASKS_PER_FLOW}) n`);
+  await seedFlow(client, "bench-states", TASKS_PER_FLOW);
   await client.query(`
     insert into flow_run (tenant_id, flow_id, name, version, state)
     select tenant_id, id, 'bench-run-' || n, 1, 'Running'

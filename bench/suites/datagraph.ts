@@ -8,7 +8,7 @@
 // triggers and foreign-key checks off (session_replication_role = replica: the rows are inserted with their final
 // state columns, as the triggers would have left them), in resumable chunks.
 import type pg from "pg";
-import { seedInChunks, type SeedInfo } from "../lib/database.ts";
+import { seededId as id, seedInChunks, type SeedInfo } from "../lib/database.ts";
 
 interface GraphScale {
   flowRuns: number;
@@ -33,9 +33,6 @@ export interface DataGraph {
 }
 
 const flowsOf = (scale: GraphScale) => Math.max(PROJECTS, Math.ceil(scale.flowRuns / RUNS_PER_FLOW));
-
-/** Deterministic uuids, so that each chunk can refer to the rows of another without reading them. */
-const id = (kind: string, ...parts: string[]) => `md5('bench-${kind}-' || ${parts.join(" || '-' || ")})::uuid`;
 
 function setupSql(scale: GraphScale): string {
   const flows = flowsOf(scale);

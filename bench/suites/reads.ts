@@ -99,7 +99,7 @@ const BY_PK_SELECTION = `{
   }`;
 
 /** Core's rendering of #16 with the id inline. */
-const byPkInline = (id: string) => `query {
+export const byPkInline = (id: string) => `query {
   flow_run_by_pk(id: "${id}") ${BY_PK_SELECTION}
 }`;
 
@@ -146,10 +146,10 @@ const DASHBOARD_TARGET: Target = { text: "p50 ≤ 50 ms", kind: "p50", maxMs: 50
 const BY_PK_TARGET: Target = { text: "≥ 2,000 req/s straight to postgraphile", kind: "throughput", min: 2000 };
 
 const readWorkload = (name: string, via: "SQL (pgbench)" | "postgraphile" | "gateway") => `${name} via ${via}`;
-const DASHBOARD = "dashboard: 17 flow_run_aggregate counts";
-const TABLE_PAGE = "flow-run table page (10 rows)";
+export const DASHBOARD = "dashboard: 17 flow_run_aggregate counts";
+export const TABLE_PAGE = "flow-run table page (10 rows)";
 const BY_PK = "flow_run_by_pk with task runs";
-const BY_PK_INLINE = "flow_run_by_pk with task runs, id inline (Core)";
+export const BY_PK_INLINE = "flow_run_by_pk with task runs, id inline (Core)";
 
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)]!;
 
@@ -163,7 +163,8 @@ interface ReadWorkload {
   target?: { via: "postgraphile" | "gateway"; target: Target; atClients: "lowest" | "highest" };
 }
 
-async function workloads(pool: pg.Pool, graph: DataGraph): Promise<ReadWorkload[]> {
+/** The read workloads with their request pools (as sent through the gateway) and SQL ceilings. */
+export async function readWorkloads(pool: pg.Pool, graph: DataGraph): Promise<ReadWorkload[]> {
   const since = new Date(graph.t0.getTime() - 24 * 3600_000).toISOString();
   const project = () => (Math.random() < 0.5 ? null : pick(graph.projectIds));
   const ids = await sampleFlowRunIds(pool, graph.flowRuns, 2_000);
@@ -207,7 +208,7 @@ export async function measureReads(
   const measurements: Measurement[] = [];
   const lowest = Math.min(...plan.clients);
   const highest = Math.max(...plan.clients);
-  for (const workload of await workloads(pool, graph)) {
+  for (const workload of await readWorkloads(pool, graph)) {
     const sqlName = readWorkload(typeof workload.sql === "string" ? workload.name : workload.sql.sameAs, "SQL (pgbench)");
     if (typeof workload.sql === "string") {
       phase(sqlName);

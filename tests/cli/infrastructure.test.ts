@@ -183,7 +183,7 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
   });
 
   test("start runs every service against them, all four answer, and it exits cleanly on SIGTERM", { timeout: 180_000 }, async () => {
-    const [gateway, postgraphile, mutations] = [await freePort(), await freePort(), await freePort()];
+    const [gateway, postgraphile, mutations, towelMetrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const run = startCli(["start"], {
       ...UNREACHABLE,
       // as users run it: under vitest's NODE_ENV=test Apollo Server leaves SIGTERM alone, which once hid a gateway
@@ -197,6 +197,7 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
       PREFECT_SERVER__SERVICES__POSTGRAPHILE__URL: `http://127.0.0.1:${postgraphile}/graphql`,
       PREFECT_SERVER__SERVICES__MUTATIONS__PORT: String(mutations),
       PREFECT_SERVER__SERVICES__MUTATIONS__URL: `http://127.0.0.1:${mutations}/graphql/`,
+      PREFECT_SERVER__SERVICES__TOWEL__METRICS_PORT: String(towelMetrics),
     });
     // the banner's last row: the whole banner has been printed
     await run.waitFor(new RegExp(`Mutations:\\s+http://127\\.0\\.0\\.1:${mutations}/graphql/`), 120_000);
@@ -210,7 +211,7 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
     // Each service answers; the gateway is ready, i.e. it composed both subgraphs and reaches the embedded Postgres.
     const answers = async (url: string) => (await fetch(url).catch(() => undefined))?.status === 200;
     const deadline = Date.now() + 60_000;
-    const urls = [postgraphile, mutations, gateway].map((port) => `http://127.0.0.1:${port}/health`).concat(`http://127.0.0.1:${gateway}/ready`);
+    const urls = [postgraphile, mutations, gateway, towelMetrics].map((port) => `http://127.0.0.1:${port}/health`).concat(`http://127.0.0.1:${gateway}/ready`);
     for (const url of urls) {
       while (!(await answers(url))) {
         if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within 60 s\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
@@ -234,6 +235,51 @@ describe("with unreachable configured servers (embedded Postgres and redis-serve
     expect(run.stdout).toMatch(/\[towel\].*towel stopped/);
     expect(run.stdout).toMatch(/\[gateway\].*gateway stopped/);
     expect(run.stdout).toContain("Stopping the embedded Postgres…");
+    expect(await processesMentioning(home)).toEqual([]);
+  });
+
+  test("start --single-process runs every service in one process, which serves and exits cleanly on SIGTERM", { timeout: 180_000 }, async () => {
+    const [gateway, postgraphile, mutations] = [await freePort(), await freePort(), await freePort()];
+    const run = startCli(["start", "--single-process"], {
+      ...UNREACHABLE,
+      NODE_ENV: "production",
+      PREFECT_SERVER__HOME: home,
+      PREFECT_SERVER__SERVICES__HOST: "127.0.0.1",
+      PREFECT_SERVER__SERVICES__GATEWAY__PORT: String(gateway),
+      PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: String(postgraphile),
+      PREFECT_SERVER__SERVICES__MUTATIONS__PORT: String(mutations),
+    });
+    await run.waitFor(/\[all\].*"msg":"the server runs in one process"/, 120_000);
+    expect(run.stdout).toContain("Starting postgraphile, mutations, gateway, towel in one process…");
+    expect(run.stdout).toMatch(/\[all\].*"msg":"towel started"/);
+    // one service line prefix only: no process of its own for any service
+    expect(run.stdout).not.toMatch(/^\S*\[(gateway|towel|postgraphile|mutations)\]/m);
+    const ready = async () => (await fetch(`http://127.0.0.1:${gateway}/ready`).catch(() => undefined))?.status === 200;
+    const deadline = Date.now() + 60_000;
+    while (!(await ready())) {
+      if (Date.now() > deadline) throw new Error(`the gateway was not ready within 60 s\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const query = await fetch(`http://127.0.0.1:${gateway}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: 'mutation { create_tenant(input: { name: "one", slug: "one" }) { id } }' }),
+    });
+    const created = (await query.json()) as { data?: { create_tenant: { id: string } } };
+    expect(created.data?.create_tenant.id).toMatch(/^[0-9a-f-]{36}$/);
+    const read = await fetch(`http://127.0.0.1:${gateway}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ tenant { slug } }" }),
+    });
+    expect(await read.json()).toEqual({ data: { tenant: [{ slug: "one" }] } });
+    // the data graph and the mutations service do not listen on ports of their own
+    for (const port of [postgraphile, mutations]) expect(await fetch(`http://127.0.0.1:${port}/health`).catch(() => "refused")).toBe("refused");
+
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    expect(run.stdout).toMatch(/\[all\].*towel stopped/);
+    expect(run.stdout).toMatch(/\[all\].*gateway stopped/);
     expect(await processesMentioning(home)).toEqual([]);
   });
 });

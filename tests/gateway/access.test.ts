@@ -1,7 +1,7 @@
 // Who gets in and what a browser sees: HTTP basic auth (services.gateway.auth_string) on and off, and the Ruru
 // playground served offline from node_modules (on and off).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { basicAuthCheck } from "../../services/gateway/src/auth.ts";
+import { basicAuthCheck } from "../../services/shared/src/basic_auth.ts";
 import { useTestDatabase } from "../helpers/database.ts";
 import { seed } from "../postgraphile/seed.ts";
 import { expectPlaygroundOffline, post, startStack, type Stack } from "./helpers.ts";

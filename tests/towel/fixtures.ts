@@ -118,3 +118,14 @@ export async function logsOf(db: Db, flowRunId: string): Promise<LogRow[]> {
   );
   return rows;
 }
+
+/**
+ * Sets `updated` of the rows of `table` that `where` selects (SQL with its values inline) to `days` ago. The update
+ * trigger would set it to now: it is switched off for the statement.
+ */
+export async function ageRows(db: Db, table: string, where: string, days: number): Promise<void> {
+  await db.query(
+    `begin; set local session_replication_role = replica;
+     update ${table} set updated = now() - make_interval(days => ${days}) where ${where}; commit`,
+  );
+}

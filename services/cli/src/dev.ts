@@ -5,7 +5,7 @@ import { commaList, shutdownSignal } from "./common.ts";
 import { banner } from "./banner.ts";
 import { startInfrastructure, type Infrastructure } from "./infrastructure.ts";
 import { isAvailable, selectServices, type ServiceName } from "./registry.ts";
-import { Supervisor, serviceChild } from "./supervisor.ts";
+import { Supervisor, serviceChild, singleProcessChild } from "./supervisor.ts";
 
 export function devCommand(): Command {
   const dev = new Command("dev").description("Commands for developing Prefect Server");
@@ -65,6 +65,8 @@ export interface RunServicesOptions {
   keepRunningWithoutServices: boolean;
   /** Resolves when the caller's Ctrl-C / SIGTERM arrives; created here when not given. */
   stopped?: Promise<void>;
+  /** Run the services in one process (`services all`) instead of one process each; needs all of them built. */
+  singleProcess?: boolean;
 }
 
 /**
@@ -87,9 +89,11 @@ export async function runServices(names: ServiceName[], options: RunServicesOpti
       await stopped;
       return 0;
     }
-    console.log(`Starting ${available.join(", ")}…`);
     const env = { ...process.env, ...options.env };
-    const supervisor = new Supervisor(available.map((name) => serviceChild(name, env)));
+    const single = options.singleProcess && missing.length === 0;
+    if (options.singleProcess && !single) console.log("Not every service is built: running the built ones one process each.");
+    console.log(`Starting ${available.join(", ")}${single ? " in one process" : ""}…`);
+    const supervisor = new Supervisor(single ? [singleProcessChild(env)] : available.map((name) => serviceChild(name, env)));
     const crashed = await Promise.race([supervisor.done.then(() => true), stopped.then(() => false)]);
     return crashed ? supervisor.done : supervisor.stop();
   } finally {

@@ -34,6 +34,9 @@ export const SERVICE_NODE_OPTIONS: Readonly<Record<ServiceName, readonly string[
   towel: [],
 };
 
+/** The single-process server's Node options: the gateway's, whose request handling dominates that process. */
+export const SINGLE_PROCESS_NODE_OPTIONS: readonly string[] = SERVICE_NODE_OPTIONS.gateway;
+
 export interface RunningService {
   stop(): Promise<void>;
 }
@@ -84,7 +87,7 @@ export function selectServices(include: string[] = [], exclude: string[] = []): 
  * notice on stderr when neither GRAPHILE_ENV nor NODE_ENV names a mode, then runs in production mode. A service's
  * output is JSON log lines only, so the CLI names that mode itself; either variable set chooses as before.
  */
-function defaultGraphileEnv(): void {
+export function defaultGraphileEnv(): void {
   if (process.env.GRAPHILE_ENV === undefined && process.env.NODE_ENV === undefined) process.env.GRAPHILE_ENV = "production";
 }
 

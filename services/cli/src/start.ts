@@ -8,12 +8,14 @@ export function startCommand(): Command {
   return new Command("start")
     .description("Run the whole server: Postgres and Redis, the migrations and every service, until Ctrl-C")
     .option("--skip-upgrade", "do not apply the database migrations")
-    .action(async (options: { skipUpgrade?: boolean }) => {
+    .option("--single-process", "run every service in one Node process (less memory; one process to watch)")
+    .action(async (options: { skipUpgrade?: boolean; singleProcess?: boolean }) => {
       process.exitCode = await whileInfrastructureRuns(options, (infrastructure, stopped) =>
         runServices([...SERVICE_NAMES], {
           env: serviceEnvironment(infrastructure),
           keepRunningWithoutServices: true,
           stopped,
+          singleProcess: options.singleProcess,
         }),
       );
     });

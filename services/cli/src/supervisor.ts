@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { PROJECT_ROOT } from "../../shared/src/paths.ts";
 import { SUPERVISED_ENV } from "./common.ts";
-import { SERVICE_NODE_OPTIONS, type ServiceName } from "./registry.ts";
+import { SERVICE_NODE_OPTIONS, SINGLE_PROCESS_NODE_OPTIONS, type ServiceName } from "./registry.ts";
+import { SINGLE_PROCESS_NAME } from "./single_process.ts";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { join } from "node:path";
@@ -145,4 +146,14 @@ const CLI_ENTRY = join(PROJECT_ROOT, "bin", "prefect-server.js");
  */
 export function serviceChild(name: ServiceName, env: NodeJS.ProcessEnv = process.env): ChildSpec {
   return { name, command: process.execPath, args: [...SERVICE_NODE_OPTIONS[name], CLI_ENTRY, "services", name], env };
+}
+
+/** How `start --single-process` runs the whole server: `prefect-server services all`. */
+export function singleProcessChild(env: NodeJS.ProcessEnv = process.env): ChildSpec {
+  return {
+    name: SINGLE_PROCESS_NAME,
+    command: process.execPath,
+    args: [...SINGLE_PROCESS_NODE_OPTIONS, CLI_ENTRY, "services", SINGLE_PROCESS_NAME],
+    env,
+  };
 }

@@ -2,7 +2,8 @@
 // subgraph's answer goes back as it is, without the query planner (which costs about half the throughput).
 //
 // The router also holds what the document limits need (limits.ts): the text's token and nesting check, read before
-// anything parses the text, and each operation's cost estimate, both kept per shape with the route.
+// anything parses the text, and each operation's cost estimate, both kept per shape with the route; and each
+// operation's label in the metrics (shared/src/metrics.ts).
 //
 // Whether a document qualifies is decided once per document *shape* (LRU caches) and per composed schema:
 //   - it parses and validates against the composed schema with the gateway's own rules (the limits included), so
@@ -34,6 +35,7 @@ import {
   type ValidationRule,
 } from "graphql";
 import { LRUCache } from "lru-cache";
+import { INVALID_OPERATION, operationLabel } from "../../shared/src/metrics.ts";
 import { costEstimates, scanDocument, type CostEstimate, type DocumentLimits } from "./limits.ts";
 
 export type Route =
@@ -49,12 +51,16 @@ export interface Verdict {
   cost?: CostEstimate;
   /** Why the document is refused before it is parsed (too many tokens, nested too deep). */
   refused?: GraphQLError;
+  /** The operation's label in the metrics (INVALID_OPERATION when the document does not validate). */
+  operation: string;
 }
 
 /** What is known of a document shape. */
 interface Facts {
   route: Route;
   costs?: Map<string, CostEstimate>;
+  /** Each operation's label in the metrics, by operation name ("" for an anonymous one). */
+  labels?: Map<string, string>;
 }
 
 const UNPARSED: Facts = { route: PLANNER };
@@ -119,7 +125,7 @@ export class Router {
     let facts = this.#byText.get(query);
     if (!facts) {
       const { shape, refused } = scanDocument(query, this.#limits);
-      if (refused) return { route: PLANNER, refused };
+      if (refused) return { route: PLANNER, refused, operation: INVALID_OPERATION };
       facts = shape === undefined ? UNPARSED : this.#byShape.get(shape);
       if (!facts) {
         facts = this.#decide(query);
@@ -127,10 +133,11 @@ export class Router {
       }
       this.#byText.set(query, facts);
     }
-    const costs = facts.costs;
+    const { costs, labels } = facts;
     const cost = costs && (operationName != null ? costs.get(operationName) : costs.size === 1 ? costs.values().next().value : undefined);
     const route = facts.route.kind === "subgraph" && operationName != null && operationName !== facts.route.operationName ? PLANNER : facts.route;
-    return cost ? { route, cost } : { route };
+    const operation = (labels && (operationName != null ? labels.get(operationName) : labels.size === 1 ? labels.values().next().value : undefined)) ?? INVALID_OPERATION;
+    return cost ? { route, cost, operation } : { route, operation };
   }
 
   #decide(query: string): Facts {
@@ -141,7 +148,10 @@ export class Router {
       return UNPARSED;
     }
     if (validate(this.apiSchema, document, this.#rules).length > 0) return UNPARSED;
-    return { route: this.#subgraphRoute(document), costs: costEstimates(this.apiSchema, document, this.#limits) };
+    const labels = new Map(
+      document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION).map((d) => [d.name?.value ?? "", operationLabel(d)]),
+    );
+    return { route: this.#subgraphRoute(document), costs: costEstimates(this.apiSchema, document, this.#limits), labels };
   }
 
   /** The one subgraph that can answer the document unchanged, if there is one (see the top of this file). */

@@ -12,13 +12,16 @@ import { ApolloServer, HeaderMap, type GraphQLRequest } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { isScalarType, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
+import type { Pool } from "../../shared/src/database/pool.ts";
 import { prefectHeaders } from "../../shared/src/http.ts";
 import { internalSecret } from "../../shared/src/internal_auth.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
+import { INVALID_OPERATION, metricsEnabled, OperationMetrics, type AnsweredError } from "../../shared/src/metrics.ts";
 import { OutageLog } from "../../shared/src/outages.ts";
 import { SCALAR_INPUTS } from "../../domain/src/scalars.ts";
 import { Router, type Verdict } from "./fastpath.ts";
 import { costRefusal, documentLimits, selectionLimitsRule, type DocumentLimits } from "./limits.ts";
+import { measuredSubgraph } from "./metrics.ts";
 import {
   DATA_GRAPH,
   inProcessDataGraph,
@@ -66,6 +69,8 @@ export interface GatewayOptions {
   retryMs?: number;
   /** Replace the subgraphs (tests); default: from `services.gateway.mode`. */
   subgraphs?: Subgraph[];
+  /** In in-process mode, the pool of the mutations subgraph when the process shares one (not closed by the gateway). */
+  db?: Pool;
 }
 
 export interface ReadinessReport {
@@ -162,6 +167,8 @@ export class Gateway {
   readonly #fastPath: boolean;
   readonly #limits: DocumentLimits;
   readonly #outages: OutageLog;
+  /** The operations' metrics (undefined: metrics off). */
+  readonly #operations: OperationMetrics | undefined;
   readonly #abort = new AbortController();
   #router: Router | undefined;
   #started: Promise<void> | undefined;
@@ -175,7 +182,8 @@ export class Gateway {
     this.#fastPath = settings.fast_path;
     this.#limits = documentLimits(config);
     this.#outages = new OutageLog(log, { field: "subgraph", failed: "subgraph request failed", recovered: "subgraph answers again" });
-    this.subgraphs = new Map(subgraphs.map((s) => [s.name, s]));
+    this.#operations = metricsEnabled(config) ? new OperationMetrics("gateway") : undefined;
+    this.subgraphs = new Map(subgraphs.map((s) => [s.name, this.#operations ? measuredSubgraph(s) : s]));
     const inProcess = subgraphs.every((s) => s.url.startsWith("inproc://"));
     const pollIntervalInMs = inProcess ? 0 : settings.poll_interval_seconds * 1000;
     // @apollo/gateway otherwise starts an OpenTelemetry exporter that sends usage metrics to Apollo and probes the
@@ -229,7 +237,7 @@ export class Gateway {
     if (!subgraphs && settings.mode === "in_process") {
       const dataGraph = await inProcessDataGraph(config, log.child({ subgraph: DATA_GRAPH }));
       try {
-        subgraphs = [dataGraph, await inProcessMutations(config, log.child({ subgraph: MUTATIONS }))];
+        subgraphs = [dataGraph, await inProcessMutations(config, log.child({ subgraph: MUTATIONS }), options.db)];
       } catch (error) {
         await dataGraph.close();
         throw error;
@@ -281,10 +289,15 @@ export class Gateway {
         body: { errors: [{ message: "The gateway is starting: the subgraphs are not composed yet. Try again shortly.", extensions: { code: "NOT_READY" } }] },
       };
     }
+    const started = this.#operations && performance.now();
     const verdict = this.#verdict(request);
-    if (verdict && "status" in verdict) return verdict;
-    if (this.#fastPath && verdict?.route.kind === "subgraph") return this.#forward(verdict.route.subgraph, request, headers, signal);
-    return this.executePlanned(request, headers, "POST", "", undefined, signal);
+    const result =
+      verdict?.refusal ??
+      (this.#fastPath && verdict?.route.kind === "subgraph"
+        ? await this.#forward(verdict.route.subgraph, request, headers, signal)
+        : await this.executePlanned(request, headers, "POST", "", undefined, signal));
+    if (started !== undefined) this.#observe(verdict, started, result);
+    return result;
   }
 
   /** The document limits requests are held to. */
@@ -294,18 +307,26 @@ export class Gateway {
 
   /** A GET request's operation: refused by the document limits (its answer), or run by the planner. */
   async executeGet(request: OperationRequest, headers: IncomingHeaders, search: string, signal?: AbortSignal): Promise<OperationResult> {
+    const started = this.#ready && this.#operations ? performance.now() : undefined;
     const verdict = this.#ready ? this.#verdict(request) : undefined;
-    if (verdict && "status" in verdict) return verdict;
-    return this.executePlanned({}, headers, "GET", search, undefined, signal);
+    const result = verdict?.refusal ?? (await this.executePlanned({}, headers, "GET", search, undefined, signal));
+    if (started !== undefined) this.#observe(verdict, started, result);
+    return result;
   }
 
-  /** The router's verdict on the request's document, or the answer refusing it (document limits). */
-  #verdict(request: OperationRequest): Verdict | OperationResult | undefined {
+  /** The router's verdict on the request's document, with the answer refusing it when it breaks a document limit. */
+  #verdict(request: OperationRequest): (Verdict & { refusal?: OperationResult }) | undefined {
     if (!this.#router || typeof request.query !== "string") return undefined;
     const verdict = this.#router.route(request.query, request.operationName as string | null | undefined);
-    if (verdict.refused) return refused(verdict.refused);
+    if (verdict.refused) return { ...verdict, refusal: refused(verdict.refused) };
     const tooCostly = verdict.cost && costRefusal(verdict.cost(request.variables), this.#limits);
-    return tooCostly ? refused(tooCostly) : verdict;
+    return tooCostly ? { ...verdict, refusal: refused(tooCostly) } : verdict;
+  }
+
+  /** Counts an answered operation in the metrics; an answer passed on as received has no errors (subgraphs.ts). */
+  #observe(verdict: Verdict | undefined, started: number, result: OperationResult): void {
+    const errors = result.json === undefined ? (result.body.errors as AnsweredError[] | undefined) : undefined;
+    this.#operations!.observe(verdict?.operation ?? INVALID_OPERATION, (performance.now() - started) / 1000, errors);
   }
 
   /**

@@ -2,10 +2,11 @@
 // Listens on services.gateway.{host,port} at once (GET /health answers from the start) and composes the subgraphs
 // in the background, retrying until they answer; GraphQL requests get 503 until the first composition.
 import type { Config } from "../../shared/src/config.ts";
-import { createPool } from "../../shared/src/database/pool.ts";
+import { createPool, type Pool } from "../../shared/src/database/pool.ts";
 import type { Logger } from "../../shared/src/logger.ts";
 import { Gateway } from "./gateway.ts";
 import { listen, serviceHttpOptions } from "../../shared/src/http.ts";
+import { metricsEnabled } from "../../shared/src/metrics.ts";
 import { createGatewayServer } from "./server.ts";
 import type { AddressInfo } from "node:net";
 import { setFlagsFromString } from "node:v8";
@@ -27,18 +28,29 @@ export interface RunningGateway {
  */
 const HEAP_GROWING_PERCENT = 20;
 
-export async function start(config: Config, log: Logger, options: { retryMs?: number } = {}): Promise<RunningGateway> {
+export interface GatewayStartOptions {
+  retryMs?: number;
+  /**
+   * The process's shared pool (the single-process server): GET /ready's check and, in in-process mode, the mutations
+   * subgraph use it, and the gateway leaves it open when it stops.
+   */
+  db?: Pool;
+}
+
+export async function start(config: Config, log: Logger, options: GatewayStartOptions = {}): Promise<RunningGateway> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const settings = config.services.gateway;
-  const gateway = await Gateway.create({ config, log, retryMs: options.retryMs });
-  // One connection for GET /ready's database check.
-  const db = createPool(config.database.connection_url, 1);
+  const gateway = await Gateway.create({ config, log, retryMs: options.retryMs, db: options.db });
+  // One connection of its own for GET /ready's database check, unless the process shares a pool.
+  const db = options.db ?? createPool(config.database.connection_url, 1);
+  const releaseDb = () => (options.db ? Promise.resolve() : db.end());
   const server = createGatewayServer({
     gateway,
     bodyLimit: settings.body_limit,
     authString: settings.auth_string,
     enablePlayground: settings.enable_playground,
-    http: serviceHttpOptions(config, "gateway", { internal: false }),
+    enableMetrics: metricsEnabled(config),
+    http: serviceHttpOptions(config, "gateway", { internal: false, service: "gateway" }),
     databaseCheck: async () => {
       await db.query("select 1");
     },
@@ -49,7 +61,7 @@ export async function start(config: Config, log: Logger, options: { retryMs?: nu
     address = await listen(server, settings.port, settings.host);
   } catch (error) {
     await gateway.stop();
-    await db.end();
+    await releaseDb();
     throw error;
   }
   log.info({ host: settings.host, port: address.port, mode: settings.mode, auth: settings.auth_string !== "" }, "gateway listening");
@@ -67,7 +79,7 @@ export async function start(config: Config, log: Logger, options: { retryMs?: nu
         await gateway.stop();
         server.closeAllConnections();
         await closed;
-        await db.end();
+        await releaseDb();
         log.info("gateway stopped");
       })()),
   };

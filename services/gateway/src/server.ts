@@ -4,6 +4,7 @@
 //   GET /health     200 while the process runs (never needs credentials)
 //   basic auth      when services.gateway.auth_string is set: 401 + WWW-Authenticate for anything else without it
 //   GET /ready      200 when composed and every subgraph and the database answer, else 503 with the failing checks
+//   GET /metrics    the Prometheus metrics of the process (services.metrics.enabled; docs/operations.md, "Metrics")
 //   playground      Ruru from node_modules (shared/src/playground.ts): GET / or /graphql accepting text/html,
 //                   assets under /ruru-static/
 //   GraphQL         POST on any path (v1 mounted its API on every path: Core posts to /, the UI to /graphql), JSON
@@ -18,14 +19,17 @@ import {
   errorBody,
   flatHeaders,
   HttpError,
+  metricsHandler,
   readBody,
+  refuseWithoutCredentials,
   sendJson,
   sendJsonText,
   type Handler,
   type HttpServerOptions,
 } from "../../shared/src/http.ts";
+import { basicAuthCheck } from "../../shared/src/basic_auth.ts";
+import { METRICS_PATH } from "../../shared/src/metrics.ts";
 import { sendPlayground, serveRuruAsset, wantsPage } from "../../shared/src/playground.ts";
-import { AUTH_REALM, basicAuthCheck } from "./auth.ts";
 import type { Gateway, OperationRequest, OperationResult } from "./gateway.ts";
 import { jsonNesting } from "./limits.ts";
 
@@ -36,6 +40,8 @@ export interface GatewayHttpOptions {
   bodyLimit: number;
   authString: string;
   enablePlayground: boolean;
+  /** Serve GET /metrics (services.metrics.enabled). */
+  enableMetrics: boolean;
   /** Timeouts and the connection cap (serviceHttpOptions). */
   http: HttpServerOptions;
   /** Extra readiness probe (the database). */
@@ -179,9 +185,7 @@ function installAuth(steps: Step[], authString: string): void {
   steps.push((request, response) => {
     if (checkAuth(request.headers.authorization)) return false;
     request.resume();
-    sendJson(response, 401, errorBody("UNAUTHENTICATED: this server needs HTTP basic credentials.", "UNAUTHENTICATED"), {
-      "www-authenticate": `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
-    });
+    refuseWithoutCredentials(response);
     return true;
   });
 }
@@ -192,6 +196,17 @@ function installReady(steps: Step[], options: GatewayHttpOptions): void {
     if (path !== "/ready" || !isRead(method)) return false;
     const report = await options.gateway.readiness(options.databaseCheck);
     sendJson(response, report.ready ? 200 : 503, { status: report.ready ? "ready" : "not ready", checks: report.checks });
+    return true;
+  });
+}
+
+/** GET /metrics, behind the basic auth above (GraphQL POSTed to /metrics stays GraphQL, as on every path). */
+function installMetrics(steps: Step[], enabled: boolean): void {
+  if (!enabled) return;
+  const serve = metricsHandler({ authString: "" }); // the credentials were checked by installAuth
+  steps.push(async (request, response, { path, method }) => {
+    if (path !== METRICS_PATH || !isRead(method)) return false;
+    await serve(request, response);
     return true;
   });
 }
@@ -223,6 +238,7 @@ export function createHandler(options: GatewayHttpOptions): Handler {
   installHealth(steps);
   installAuth(steps, options.authString);
   installReady(steps, options);
+  installMetrics(steps, options.enableMetrics);
   installPlayground(steps, options.enablePlayground);
   installGraphQL(steps, options);
   return async (request, response) => {

@@ -15,6 +15,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import type { GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import type { Config } from "../../shared/src/config.ts";
+import type { Pool } from "../../shared/src/database/pool.ts";
 import { prefectHeaders, SUBGRAPH_CLIENT_IDLE_MS } from "../../shared/src/http.ts";
 import { INTERNAL_SECRET_HEADER } from "../../shared/src/internal_auth.ts";
 import type { GraphQLRequest, GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
@@ -182,10 +183,10 @@ export async function inProcessDataGraph(config: Config, log: Logger): Promise<S
   return inProcess(DATA_GRAPH, await build(config, log));
 }
 
-/** The mutations service inside this process. */
-export async function inProcessMutations(config: Config, log: Logger): Promise<Subgraph> {
+/** The mutations service inside this process, on `db` when given (else on a pool of its own). */
+export async function inProcessMutations(config: Config, log: Logger, db?: Pool): Promise<Subgraph> {
   const { inProcessMutations: build } = await import("../../mutations/src/index.ts");
-  return inProcess(MUTATIONS, await build(config, log));
+  return inProcess(MUTATIONS, await build(config, log, db));
 }
 
 /** The incoming request's headers, as the gateway keeps them in its request context. */

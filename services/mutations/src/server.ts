@@ -1,10 +1,10 @@
-// The HTTP side of the service: `GET /health`, and GraphQL (Apollo Server 5, no framework) at the configured path,
-// with and without its trailing slash, and the playground (offline) for a browser there. Each piece is installed by a
-// small function onto a route table.
+// The HTTP side of the service: `GET /health`, `GET /metrics`, and GraphQL (Apollo Server 5, no framework) at the
+// configured path, with and without its trailing slash, and the playground (offline) for a browser there. Each piece
+// is installed by a small function onto a route table.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from "@apollo/server";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { Config } from "../../shared/src/config.ts";
 import type { Pool } from "../../shared/src/database/pool.ts";
 import {
@@ -14,6 +14,7 @@ import {
   flatHeaders,
   HttpError,
   installHealth,
+  installMetrics,
   listen,
   prefectHeaders,
   readBody,
@@ -22,11 +23,13 @@ import {
   type Handler,
 } from "../../shared/src/http.ts";
 import { apolloLogger, type Logger } from "../../shared/src/logger.ts";
+import { metricsEnabled, OperationMetrics } from "../../shared/src/metrics.ts";
 import { installPlayground } from "../../shared/src/playground.ts";
 import type { Context } from "./graphql/context.ts";
 import { formatError } from "./graphql/errors.ts";
 import { serverVersion } from "./graphql/resolvers/root.ts";
 import { buildServiceSchema } from "./graphql/schema.ts";
+import { operationMetricsPlugin } from "./metrics.ts";
 
 export interface MutationsServiceOptions {
   db: Pool;
@@ -100,8 +103,14 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     csrfPrevention: false,
     introspection: true,
     logger: apolloLogger(options.log),
-    // Apollo's landing page loads from Apollo's CDN; the service's own playground is offline (shared/src/playground.ts)
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // Apollo's landing page loads from Apollo's CDN; the service's own playground is offline (shared/src/playground.ts).
+    // Inline traces (per-field timings a request asks for with `apollo-federation-include-trace: ftv1`) feed Apollo's
+    // usage reporting, which a self-hosted server never does: no caller gets them.
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(metricsEnabled(options.config) ? [operationMetricsPlugin<Context>(new OperationMetrics("mutations"))] : []),
+    ],
     stopOnTerminationSignals: false, // the CLI stops the service (see the gateway's Apollo server)
   });
   await apollo.start();
@@ -117,7 +126,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
   const service: MutationsService = {
     apollo,
     context,
-    http: createHttpServer(routes, options.log, serviceHttpOptions(options.config, "mutations service", { internal: true })),
+    http: createHttpServer(routes, options.log, serviceHttpOptions(options.config, "mutations service", { internal: true, service: "mutations" })),
     listen: (port = options.config.services.mutations.port, host = options.config.services.mutations.host) => listen(service.http, port, host),
     async stop() {
       await closeServer(service.http);
@@ -125,6 +134,7 @@ export async function createMutationsService(options: MutationsServiceOptions): 
     },
   };
   installHealth(routes, () => ({ status: "ok", version: serverVersion() }));
+  if (metricsEnabled(options.config)) installMetrics(routes, { authString: options.config.services.gateway.auth_string });
   installGraphql(routes, apollo, options, context);
   return service;
 }

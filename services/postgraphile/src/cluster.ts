@@ -6,7 +6,8 @@
 //
 // The primary process (the one `services postgraphile` starts) only holds the port, which Node's cluster module
 // shares: it accepts each connection and hands it to the workers in turn. It starts the workers with its own
-// configuration, resolves once all of them listen, replaces a worker that dies, and stops them all on stop().
+// configuration, resolves once all of them listen, replaces a worker that dies, and stops them all on stop(). It also
+// collects the workers' metrics for GET /metrics, which any worker answers for all of them (cluster_metrics.ts).
 // Workers ignore SIGINT and SIGTERM (a terminal's Ctrl-C reaches the whole process group): the primary decides when
 // they stop, and a worker whose primary is gone stops by itself.
 import cluster, { type Worker } from "node:cluster";
@@ -15,14 +16,16 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../shared/src/config.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { metricsEnabled } from "../../shared/src/metrics.ts";
 import { freePort } from "../../shared/src/ports.ts";
+import { clusterMetricsAnswerer, type MetricsMessage } from "./cluster_metrics.ts";
 import type { RunningDataGraph } from "./service.ts";
 
 /** The environment variable carrying the primary's configuration (JSON) to its workers. */
 export const WORKER_CONFIG_ENV = "PREFECT_SERVER_DATA_GRAPH_WORKER_CONFIG";
 
 /** What a worker tells its primary, and the primary a worker, over the cluster's IPC channel. */
-export type WorkerMessage = { type: "failed"; message: string } | { type: "stop" };
+export type WorkerMessage = { type: "failed"; message: string } | { type: "stop" } | MetricsMessage;
 
 const RESTART_DELAY_MS = 1_000;
 /** How long stop() waits for a worker to close its connections and pool and exit before it kills it. */
@@ -38,6 +41,7 @@ export async function startWorkers(config: Config, log: Logger): Promise<Running
   const port = settings.port === 0 ? await freePort(settings.host) : settings.port;
   const workerEnv = { [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, services: { ...config.services, postgraphile: { ...settings, port } } }) };
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [] });
+  const answerMetrics = metricsEnabled(config) ? clusterMetricsAnswerer() : undefined;
 
   const workers = new Set<Worker>();
   let stopping: Promise<void> | undefined;
@@ -50,6 +54,7 @@ export async function startWorkers(config: Config, log: Logger): Promise<Running
       let failure: string | undefined;
       worker.on("message", (message: WorkerMessage) => {
         if (message.type === "failed") failure = message.message;
+        else if (message.type === "metrics-request") answerMetrics?.(worker, message);
       });
       worker.once("listening", (address: AddressInfo) => {
         listening = true;

@@ -34,33 +34,45 @@ const VIOLATION_TEXTS: Readonly<Record<string, string>> = {
   "23514": "The row fails a check",
 };
 
+/**
+ * The code an error of execution is shown with once masked (makeMaskError): `statement-timeout`, `data-exception`,
+ * `constraint-violation` or `unexpected`; undefined for an error shown unchanged (a GraphQL error, a SafeError).
+ */
+export function maskedCode(error: GraphQLError): string | undefined {
+  const original = error.originalError as PgError | undefined;
+  if (!original || original instanceof GraphQLError || isSafeError(original)) return undefined;
+  if (original.code === QUERY_CANCELED) return "statement-timeout";
+  if (dataExceptionText(original)) return "data-exception";
+  if (original.code && CONSTRAINT_VIOLATIONS[original.code]) return "constraint-violation";
+  return "unexpected";
+}
+
 export function makeMaskError(log: Pick<Logger, "error">, options: MaskErrorOptions): (error: GraphQLError) => GraphQLError {
   const masked = (error: GraphQLError, message: string, code: string) =>
     new GraphQLError(message, { nodes: error.nodes, path: error.path, extensions: { code } });
   return (error) => {
-    const original = error.originalError as PgError | undefined;
-    if (!original || original instanceof GraphQLError || isSafeError(original)) return error;
-    if (original.code === QUERY_CANCELED) {
+    const code = maskedCode(error);
+    if (code === undefined) return error;
+    const original = error.originalError as PgError;
+    if (code === "statement-timeout") {
       return masked(
         error,
         `The query ran longer than the data graph allows (${options.statementTimeoutSeconds} s; services.postgraphile.statement_timeout_seconds) and was stopped. Ask for fewer rows: narrow \`where\`, lower \`limit\`, select fewer nested lists.`,
-        "statement-timeout",
+        code,
       );
     }
-    const dataException = dataExceptionText(original);
-    if (dataException) return masked(error, dataException, "data-exception");
-    const violation = original.code ? CONSTRAINT_VIOLATIONS[original.code] : undefined;
-    if (violation) {
+    if (code === "data-exception") return masked(error, dataExceptionText(original)!, code);
+    if (code === "constraint-violation") {
       const what = VIOLATION_TEXTS[original.code!] ?? "The row conflicts with existing data";
       const where = original.column
         ? ` (column ${original.column}${original.table ? ` of ${original.table}` : ""})`
         : original.constraint
           ? ` (constraint ${original.constraint}${original.table ? ` of ${original.table}` : ""})`
           : "";
-      return masked(error, `${violation}. ${what}${where}.`, "constraint-violation");
+      return masked(error, `${CONSTRAINT_VIOLATIONS[original.code!]}. ${what}${where}.`, code);
     }
     const reference = randomUUID();
     log.error({ err: original, reference, path: error.path }, "unexpected error while executing a GraphQL request");
-    return masked(error, `Unexpected error (reference ${reference}); the server log has the details.`, "unexpected");
+    return masked(error, `Unexpected error (reference ${reference}); the server log has the details.`, code);
   };
 }

@@ -5,6 +5,7 @@ import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import type { Config } from "../../shared/src/config.ts";
 import type { GraphQLResponse, InProcessGraph } from "../../shared/src/graphql.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { metricsEnabled, OperationMetrics, trackPool } from "../../shared/src/metrics.ts";
 import { makeMaskError } from "./errors.ts";
 import { dataGraphLimits, makeDataGraphSchema } from "./preset.ts";
 
@@ -18,7 +19,9 @@ export async function inProcessDataGraph(config: Config, log: Logger): Promise<I
     enableTableMutations: config.services.postgraphile.enable_table_mutations,
     limits,
     log,
+    operations: metricsEnabled(config) ? new OperationMetrics("postgraphile") : undefined,
   });
+  trackPool(config, "postgraphile", graph.pool);
   const maskError = makeMaskError(log, limits);
   return {
     async send(request, _headers, signal) {

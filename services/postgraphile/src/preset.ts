@@ -27,8 +27,10 @@ import { makeRequestTransactionPlugin } from "./transaction.ts";
 import { KnownOperationTypesPlugin } from "./validation.ts";
 import { makeMaskError } from "./errors.ts";
 import { makeCancellationPlugin } from "./cancellation.ts";
+import { makeOperationMetricsPlugin } from "./metrics.ts";
 import { loadConfig, type Config } from "../../shared/src/config.ts";
 import { logger, type Logger } from "../../shared/src/logger.ts";
+import type { OperationMetrics } from "../../shared/src/metrics.ts";
 
 declare global {
   // graphile-build's Build type is a global namespace; augmenting it is how plugins add to `build`.
@@ -264,6 +266,7 @@ export interface DataGraphOptions {
   liftLiterals?: boolean;
   limits?: DataGraphLimits;
   log?: Pick<Logger, "error" | "warn">;
+  operations?: OperationMetrics;
 }
 
 export interface DataGraphPresetOptions {
@@ -272,6 +275,8 @@ export interface DataGraphPresetOptions {
   /** Share plans between documents that differ only in scalar literals (default true; tests compare both). */
   liftLiterals?: boolean;
   limits?: DataGraphLimits;
+  /** Where the operations are counted (absent: metrics off). */
+  operations?: OperationMetrics;
 }
 
 export interface DataGraphPoolOptions {
@@ -303,6 +308,8 @@ export function makeDataGraphPreset(pool: pg.Pool, options: DataGraphPresetOptio
   return {
     extends: [PostGraphileAmberPreset],
     plugins: [
+      // first, so that its timing includes what the plugins below add (a mutation's transaction)
+      ...(options.operations ? [makeOperationMetricsPlugin(options.operations)] : []),
       HasuraScalarsPlugin,
       HasuraPlugin,
       makeFederationPlugin(),
@@ -338,11 +345,11 @@ export interface DataGraphSchema {
 
 /** Builds the data graph's schema (for the gateway to run in-process, and for tests). */
 export async function makeDataGraphSchema(options: DataGraphOptions | string): Promise<DataGraphSchema> {
-  const { connectionString, poolSize, client, enableTableMutations, liftLiterals, limits, log } =
+  const { connectionString, poolSize, client, enableTableMutations, liftLiterals, limits, log, operations } =
     typeof options === "string" ? ({ connectionString: options } as DataGraphOptions) : options;
   const pool = createDataGraphPool(connectionString, { max: poolSize, client, statementTimeoutSeconds: limits?.statementTimeoutSeconds });
   try {
-    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations, liftLiterals, limits, log }));
+    const { schema, resolvedPreset } = await makeSchema(makeDataGraphPreset(pool, { enableTableMutations, liftLiterals, limits, log, operations }));
     return { schema, resolvedPreset, pool, release: () => pool.end() };
   } catch (error) {
     await pool.end();

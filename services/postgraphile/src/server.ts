@@ -1,12 +1,14 @@
 // The data graph's HTTP server in this process: v1's Hasura-shaped GraphQL on PostGraphile.
 //   POST /graphql, /v1alpha1/graphql   GraphQL (the second is v1's Hasura path)
 //   GET  /health                       200 {"status":"ok"} (compose health checks)
+//   GET  /metrics                      the Prometheus metrics (of every worker, in cluster mode: cluster.ts)
 //   GET  /graphql from a browser       the playground, offline (shared/src/playground.ts); assets under /ruru-static/
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "../../shared/src/config.ts";
-import { closeServer, createHttpServer, installHealth, listen, Routes, serviceHttpOptions, type Handler } from "../../shared/src/http.ts";
+import { closeServer, createHttpServer, installHealth, installMetrics, listen, Routes, serviceHttpOptions, type Handler } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { metricsEnabled, OperationMetrics, trackPool, type MetricsSource } from "../../shared/src/metrics.ts";
 import { installPlayground } from "../../shared/src/playground.ts";
 import { GRAPHQL_PATHS, type RunningDataGraph } from "./service.ts";
 import { createDataGraphPool, dataGraphLimits, makeDataGraphPreset } from "./preset.ts";
@@ -20,12 +22,17 @@ function installGraphQL(routes: Routes, handler: Handler): void {
   });
 }
 
-/** Serves the data graph from this process (a single-process service, or one worker of a cluster). */
-export async function serve(config: Config, log: Logger): Promise<RunningDataGraph> {
+/**
+ * Serves the data graph from this process (a single-process service, or one worker of a cluster). `metrics`: what
+ * GET /metrics answers (a worker's: the whole cluster's, from its primary); default this process's.
+ */
+export async function serve(config: Config, log: Logger, { metrics }: { metrics?: MetricsSource } = {}): Promise<RunningDataGraph> {
   const settings = config.services.postgraphile;
   const limits = dataGraphLimits(config);
   const pool = createDataGraphPool(config.database.connection_url, { max: config.database.pool_size, statementTimeoutSeconds: limits.statementTimeoutSeconds });
-  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations, limits }));
+  trackPool(config, "postgraphile", pool);
+  const operations = metricsEnabled(config) ? new OperationMetrics("postgraphile") : undefined;
+  const pgl = postgraphile(makeDataGraphPreset(pool, { log, enableTableMutations: settings.enable_table_mutations, limits, operations }));
   try {
     await pgl.getSchema(); // fail start-up on a missing table or an unreachable database
   } catch (error) {
@@ -37,8 +44,9 @@ export async function serve(config: Config, log: Logger): Promise<RunningDataGra
   const graphql = serv.createHandler();
   const routes = new Routes();
   installHealth(routes);
+  if (metricsEnabled(config)) installMetrics(routes, { authString: config.services.gateway.auth_string, source: metrics });
   installGraphQL(routes, installPlayground(routes, (request, response) => graphql(request, response), config.services.gateway.enable_playground));
-  const server = createHttpServer(routes, log, serviceHttpOptions(config, "data graph", { internal: true }));
+  const server = createHttpServer(routes, log, serviceHttpOptions(config, "data graph", { internal: true, service: "postgraphile" }));
   const address = await listen(server, settings.port, settings.host);
   let stopping: Promise<void> | undefined;
   return {

@@ -1,8 +1,11 @@
 // A worker process of the data graph in cluster mode (cluster.ts): serves on the port the primary shares, with the
-// configuration the primary handed it, until the primary tells it to stop or goes away.
+// configuration the primary handed it, until the primary tells it to stop or goes away. Its GET /metrics answers
+// with the whole cluster's metrics, which the primary collects (cluster_metrics.ts).
 import type { Config } from "../../shared/src/config.ts";
 import { configureLogging, logger } from "../../shared/src/logger.ts";
+import { metricsEnabled } from "../../shared/src/metrics.ts";
 import { WORKER_CONFIG_ENV, type WorkerMessage } from "./cluster.ts";
+import { clusterMetricsSource } from "./cluster_metrics.ts";
 import type { RunningDataGraph } from "./service.ts";
 import { serve } from "./server.ts";
 
@@ -11,6 +14,7 @@ if (!config || !process.send) throw new Error("worker.ts runs as a data graph wo
 const send = process.send.bind(process);
 configureLogging(config.logging);
 const log = logger("postgraphile");
+const metrics = metricsEnabled(config) ? clusterMetricsSource((message, callback) => send(message, callback)) : undefined;
 
 // the primary stops the workers (a terminal's Ctrl-C reaches the whole process group)
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => {});
@@ -29,11 +33,12 @@ const stop = async () => {
 };
 process.on("message", (message: WorkerMessage) => {
   if (message.type === "stop") void stop();
+  else metrics?.received(message);
 });
 process.on("disconnect", () => void stop()); // the primary is gone
 
 try {
-  running = await serve(config, log);
+  running = await serve(config, log, { metrics: metrics?.source });
   log.info({ port: running.address.port }, "data graph worker listening");
   if (stopRequested) await stop();
 } catch (error) {

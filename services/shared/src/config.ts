@@ -106,6 +106,8 @@ const configSchema = z.object({
       stop_timeout_seconds: integer(1).default(15),
       /** Most open HTTP connections per service process; one more is answered 503 (0: no cap). */
       max_connections: integer(0).default(1024),
+      /** Prometheus metrics on GET /metrics of every service (docs/operations.md, "Metrics"). */
+      metrics: z.object({ enabled: boolish.default(true) }).prefault({}),
       postgraphile: serviceSchema(3000)
         .extend({
           enable_table_mutations: boolish.default(false),
@@ -159,6 +161,14 @@ const configSchema = z.object({
           scheduler_interval_seconds: integer(1).default(150),
           lazarus_interval_seconds: integer(1).default(600),
           zombie_killer_interval_seconds: integer(1).default(120),
+          /** Retention (docs/operations.md): finished flow runs older than this many days are deleted; 0 keeps them. */
+          retention_flow_runs_days: integer(0, 36_500).default(0),
+          /** Logs older than this many days are deleted, whatever their run; 0 keeps them. */
+          retention_logs_days: integer(0, 36_500).default(0),
+          retention_interval_seconds: integer(1).default(3600),
+          /** Where the towel serves GET /metrics and /health (only while services.metrics.enabled). */
+          metrics_host: text.default(LOOPBACK),
+          metrics_port: port.default(4202),
         })
         .prefault({}),
       lazarus: z.object({ resurrection_attempt_limit: integer(0).default(3) }).prefault({}),

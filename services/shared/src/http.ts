@@ -1,11 +1,14 @@
 // The HTTP plumbing every service shares, node:http without a framework: the server (keep-alive, a route table,
-// one log line per failed request), listening and closing, JSON answers, bounded bodies, a health route, and the
-// request-header rules of v1 (the `x-prefect-*` headers). A service wires its routes with small installX functions.
+// one log line per failed request, its answers counted in the metrics), listening and closing, JSON answers, bounded
+// bodies, the health and metrics routes, and the request-header rules of v1 (the `x-prefect-*` headers). A service
+// wires its routes with small installX functions.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { AUTH_REALM, basicAuthCheck } from "./basic_auth.ts";
 import type { Config } from "./config.ts";
 import { INTERNAL_SECRET_HEADER, internalSecret, sameSecret } from "./internal_auth.ts";
 import type { Logger } from "./logger.ts";
+import { HttpMetrics, METRICS_CONTENT_TYPE, METRICS_PATH, metricsEnabled, processMetricsText, type MetricsSource } from "./metrics.ts";
 
 /**
  * How long our services keep an idle keep-alive connection open. The gateway's connections to a subgraph are closed
@@ -93,19 +96,25 @@ export interface HttpServerOptions {
   /** Most open connections; one more is answered 503 and closed (0: no cap). */
   maxConnections: number;
   /**
-   * A subgraph's: when set, every request but GET /health must carry it in INTERNAL_SECRET_HEADER (only the gateway
-   * knows it; internal_auth.ts), else 401.
+   * A subgraph's: when set, every request but GET /health and GET /metrics (which asks for the basic credentials
+   * itself) must carry it in INTERNAL_SECRET_HEADER (only the gateway knows it; internal_auth.ts), else 401.
    */
   internalSecret?: string;
+  /** Where the answers are counted (absent: metrics off). */
+  metrics?: HttpMetrics;
 }
 
-/** The HTTP settings of a service from the configuration (`internal`: a subgraph, which answers only the gateway). */
-export function serviceHttpOptions(config: Config, name: string, { internal }: { internal: boolean }): HttpServerOptions {
+/**
+ * The HTTP settings of a service from the configuration (`internal`: a subgraph, which answers only the gateway;
+ * `service`: its name in the metrics).
+ */
+export function serviceHttpOptions(config: Config, name: string, { internal, service }: { internal: boolean; service: string }): HttpServerOptions {
   return {
     name,
     requestTimeoutMs: config.services.gateway.request_timeout_seconds * 1000,
     maxConnections: config.services.max_connections,
     ...(internal ? { internalSecret: internalSecret(config.services.gateway.auth_string) } : {}),
+    ...(metricsEnabled(config) ? { metrics: new HttpMetrics(service) } : {}),
   };
 }
 
@@ -115,11 +124,12 @@ const TOO_MANY_CONNECTIONS = JSON.stringify(errorBody("The server has too many o
  * Caps the open connections: one over `max` gets a 503 written on the raw socket (it has sent nothing yet, or a
  * request the server never reads) and is closed, so that a flood of connections cannot exhaust the process.
  */
-function capConnections(server: Server, max: number): void {
+function capConnections(server: Server, max: number, metrics: HttpMetrics | undefined): void {
   if (max <= 0) return;
   let open = 0;
   server.on("connection", (socket: Socket) => {
     if (open >= max) {
+      metrics?.connectionRefused();
       socket.end(
         `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(TOO_MANY_CONNECTIONS)}\r\n\r\n${TOO_MANY_CONNECTIONS}`,
       );
@@ -147,7 +157,8 @@ export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "err
   const secret = options.internalSecret;
   const handle: Handler = secret
     ? (request, response) => {
-        if (pathOf(request) !== "/health" && !sameSecret(flatHeader(request, INTERNAL_SECRET_HEADER), secret)) {
+        const path = pathOf(request);
+        if (path !== "/health" && path !== METRICS_PATH && !sameSecret(flatHeader(request, INTERNAL_SECRET_HEADER), secret)) {
           throw new HttpError(
             401,
             "UNAUTHENTICATED",
@@ -157,6 +168,7 @@ export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "err
         return route(request, response);
       }
     : route;
+  const metrics = options.metrics;
   const server = createServer(
     {
       keepAliveTimeout: SERVER_KEEP_ALIVE_MS,
@@ -165,6 +177,7 @@ export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "err
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
     (request, response) => {
+      if (metrics) response.once("finish", () => metrics.responded(response.statusCode));
       Promise.resolve()
         .then(() => handle(request, response))
         .catch((error: unknown) => {
@@ -178,7 +191,7 @@ export function createHttpServer(serve: Routes | Handler, log: Pick<Logger, "err
         });
     },
   );
-  capConnections(server, options.maxConnections);
+  capConnections(server, options.maxConnections, metrics);
   return server;
 }
 
@@ -241,6 +254,40 @@ export function installHealth(routes: Routes, body: () => Record<string, unknown
     if (request.method !== "GET" && request.method !== "HEAD") throw new HttpError(405, "METHOD_NOT_ALLOWED", "GET /health");
     sendJson(response, 200, body());
   });
+}
+
+/** The 401 asking for HTTP basic credentials (`WWW-Authenticate: Basic`; basic_auth.ts). */
+export function refuseWithoutCredentials(response: ServerResponse): void {
+  sendJson(response, 401, errorBody("UNAUTHENTICATED: this server needs HTTP basic credentials.", "UNAUTHENTICATED"), {
+    "www-authenticate": `Basic realm="${AUTH_REALM}", charset="UTF-8"`,
+  });
+}
+
+export interface MetricsRoute {
+  /** When set, GET /metrics needs these HTTP basic credentials (services.gateway.auth_string). */
+  authString: string;
+  /** Default: this process's metrics. */
+  source?: MetricsSource;
+}
+
+/**
+ * GET /metrics: the Prometheus text (metrics.ts), behind the basic credentials of the auth string when one is set
+ * (a Prometheus scrape job sends them with `basic_auth`).
+ */
+export function metricsHandler({ authString, source = processMetricsText }: MetricsRoute): Handler {
+  const checkAuth = basicAuthCheck(authString);
+  return async (request, response) => {
+    if (request.method !== "GET" && request.method !== "HEAD") throw new HttpError(405, "METHOD_NOT_ALLOWED", `GET ${METRICS_PATH}`);
+    if (checkAuth && !checkAuth(request.headers.authorization)) return refuseWithoutCredentials(response);
+    const text = await source();
+    response.writeHead(200, { "content-type": METRICS_CONTENT_TYPE, "content-length": String(Buffer.byteLength(text)) });
+    response.end(text);
+  };
+}
+
+/** Adds GET /metrics (metricsHandler) to a service's routes. */
+export function installMetrics(routes: Routes, route: MetricsRoute): void {
+  routes.add([METRICS_PATH], metricsHandler(route));
 }
 
 /** One request header (`name` lower-case), repeated values joined. */

@@ -1,17 +1,21 @@
 // Entry point of the towel service (v1's `towel`: Scheduler, Lazarus, ZombieKiller, plus the outbox relay and the
 // cloud-hook delivery worker), as the CLI's service registry expects it: `start(config, log)` resolves once every
 // worker is running, to a handle whose `stop()` closes the workers (waiting for the passes in progress), the relay,
-// the queues and the connections.
+// the queues and the connections. With metrics on, `start` also listens for GET /metrics (metrics.ts).
+import type { AddressInfo } from "node:net";
 import type { Config } from "../../shared/src/config.ts";
 import { createPool, type Pool } from "../../shared/src/database/pool.ts";
+import { closeServer } from "../../shared/src/http.ts";
 import type { Logger } from "../../shared/src/logger.ts";
+import { metricsEnabled, trackPool } from "../../shared/src/metrics.ts";
 import { OutageLog } from "../../shared/src/outages.ts";
 import { createJobProducer } from "../../shared/src/queues.ts";
 import { settlesWithin } from "../../shared/src/timeouts.ts";
 import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
 import { createQueueBackend, type QueueBackend, type TowelJob, type TowelQueue, type TowelWorker } from "./queues.ts";
+import { combinedHooks, countRelayed, listenForMetrics, offerRunMetrics, passMetricsHooks } from "./metrics.ts";
 import { startOutboxRelay, type OutboxRelay } from "./relay.ts";
-import { defaultLoggerFor, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
+import { defaultLoggerFor, switchedOffLoops, towelWorkers, type PassHooks, type TowelContext, type TowelWorkerDefinition } from "./workers.ts";
 
 /** Finished jobs kept per queue, for inspection. */
 const KEEP_COMPLETED_JOBS = 100;
@@ -36,6 +40,8 @@ const STOP_WAIT_MS = 10_000;
 const CLOSE_WAIT_MS = 3_000;
 
 export interface RunningTowel {
+  /** Where GET /metrics is served (`start` with metrics on). */
+  metricsAddress?: AddressInfo;
   stop(): Promise<void>;
 }
 
@@ -48,9 +54,25 @@ export interface TowelOptions {
   hooks?: PassHooks;
 }
 
-/** The CLI's entry point. */
-export function start(config: Config, log: Logger): Promise<RunningTowel> {
-  return startTowel(config, log);
+/** The CLI's entry point: the towel, and its metrics listener when metrics are on. */
+export async function start(config: Config, log: Logger): Promise<RunningTowel> {
+  const towel = await startTowel(config, log);
+  if (!metricsEnabled(config)) return towel;
+  let listener;
+  try {
+    listener = await listenForMetrics(config, log);
+  } catch (error) {
+    await towel.stop();
+    throw error;
+  }
+  const { server, address } = listener;
+  return {
+    metricsAddress: address,
+    async stop() {
+      await closeServer(server, true);
+      await towel.stop();
+    },
+  };
 }
 
 interface Running {
@@ -75,9 +97,13 @@ async function prepareQueue(entry: Running, config: Config): Promise<void> {
 export async function startTowel(config: Config, log: Logger, options: TowelOptions = {}): Promise<RunningTowel> {
   const ownPool = options.db === undefined;
   const db = options.db ?? createPool(config.database.connection_url, POOL_SIZE);
-  const definitions = options.workers ?? towelWorkers();
+  if (ownPool) trackPool(config, "towel", db);
+  const metrics = metricsEnabled(config);
+  const definitions = options.workers ?? towelWorkers(config);
   const loggerFor = options.loggerFor ?? defaultLoggerFor;
-  const context: TowelContext = { db, config, loggerFor, hooks: options.hooks ?? {} };
+  const hooks = metrics ? combinedHooks(options.hooks, passMetricsHooks()) : (options.hooks ?? {});
+  const context: TowelContext = { db, config, loggerFor, hooks };
+  const withdrawRunMetrics = metrics ? offerRunMetrics(db, loggerFor("Metrics")) : undefined;
   let backend: QueueBackend | undefined;
   let relay: OutboxRelay | undefined;
   // a lost queue connection makes every queue and worker report every reconnect attempt: one line per queue per 10 s
@@ -104,7 +130,22 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
         onError,
       });
     }
-    relay = startOutboxRelay({ db, producer: createJobProducer(config, CLOUD_HOOK_QUEUE), log: loggerFor("OutboxRelay") });
+    if (!options.workers) {
+      for (const definition of switchedOffLoops(config)) {
+        const queue = backend.createQueue(definition.queue, (error) => queueOutages.failed(definition.queue, error));
+        try {
+          await queue.removeJobScheduler(definition.queue);
+        } finally {
+          await queue.close();
+        }
+      }
+    }
+    relay = startOutboxRelay({
+      db,
+      producer: createJobProducer(config, CLOUD_HOOK_QUEUE),
+      log: loggerFor("OutboxRelay"),
+      ...(metrics ? { onRelayed: countRelayed } : {}),
+    });
     // A Redis that restarted may have lost the schedulers, the concurrency settings and the delivery jobs: put them
     // back.
     backend.onReconnect(() => {
@@ -118,6 +159,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
       }
     });
   } catch (error) {
+    withdrawRunMetrics?.();
     await shutdown(running, active, backend, relay, ownPool ? db : undefined, log);
     throw error;
   }
@@ -136,6 +178,7 @@ export async function startTowel(config: Config, log: Logger, options: TowelOpti
     stop() {
       stopping ??= (async () => {
         log.info("towel stopping: waiting for the passes in progress");
+        withdrawRunMetrics?.();
         await shutdown(running, active, backend, relay, ownPool ? db : undefined, log);
         log.info("towel stopped");
       })();

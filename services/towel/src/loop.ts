@@ -18,10 +18,17 @@ export interface TowelContext {
   hooks: PassHooks;
 }
 
-/** Test and instrumentation hooks around every loop pass. */
+/** How a pass ended: its counts, or its error; and how long it took. */
+export interface PassOutcome {
+  counts?: Record<string, number>;
+  error?: unknown;
+  durationMs: number;
+}
+
+/** Test and instrumentation hooks around every loop pass (the metrics are recorded by such hooks). */
 export interface PassHooks {
   passStarted?(loop: string, job: TowelJob): Promise<void> | void;
-  passFinished?(loop: string, job: TowelJob, outcome: { counts?: Record<string, number>; error?: unknown }): Promise<void> | void;
+  passFinished?(loop: string, job: TowelJob, outcome: PassOutcome): Promise<void> | void;
 }
 
 export interface TowelWorkerDefinition {
@@ -73,7 +80,7 @@ export function loop(
       const log = context.loggerFor(name);
       const started = performance.now();
       await context.hooks.passStarted?.(name, job);
-      let outcome: { counts?: Record<string, number>; error?: unknown } = {};
+      let result: Pick<PassOutcome, "counts" | "error"> = {};
       try {
         const report = await pass(context);
         const durationMs = Math.round(performance.now() - started);
@@ -91,14 +98,14 @@ export function loop(
           lastHeartbeatLog = Date.now();
           log.debug(`Heartbeat from ${name}`);
         }
-        outcome = { counts: report.counts };
+        result = { counts: report.counts };
         return report.counts;
       } catch (error) {
-        outcome = { error };
+        result = { error };
         log.error({ err: error, job_id: job.id }, `Unexpected error: ${error instanceof Error ? error.message : String(error)}`);
         throw error;
       } finally {
-        await context.hooks.passFinished?.(name, job, outcome);
+        await context.hooks.passFinished?.(name, job, { ...result, durationMs: performance.now() - started });
       }
     },
   };

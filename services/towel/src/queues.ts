@@ -36,6 +36,7 @@ export interface TowelQueue {
     repeat: { every: number },
     template: { name: string; data: Record<string, unknown>; opts: { removeOnComplete: number; removeOnFail: number } },
   ): Promise<unknown>;
+  removeJobScheduler(id: string): Promise<unknown>;
   close(): Promise<void>;
 }
 

@@ -12,7 +12,7 @@ import type { Logger } from "../../shared/src/logger.ts";
 import type { JobProducer } from "../../shared/src/queues.ts";
 import { OutageLog } from "../../shared/src/outages.ts";
 import { CLOUD_HOOK_QUEUE } from "../../domain/src/cloud_hooks/events.ts";
-import { RELAY_BATCH_SIZE, pruneOutbox, relayOutbox } from "../../domain/src/cloud_hooks/outbox.ts";
+import { RELAY_BATCH_SIZE, pruneOutbox, relayOutbox, type RelayResult } from "../../domain/src/cloud_hooks/outbox.ts";
 import { pruneLogBatchReceipts } from "../../domain/src/logs.ts";
 
 /** The longest a pending delivery waits for a pass. */
@@ -24,6 +24,8 @@ export interface OutboxRelayOptions {
   db: Pool;
   producer: JobProducer;
   log: Logger;
+  /** Told what each pass did (the metrics). */
+  onRelayed?: (result: RelayResult) => void;
 }
 
 export interface OutboxRelay {
@@ -37,7 +39,7 @@ export interface OutboxRelay {
 }
 
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
-  const { db, producer, log } = options;
+  const { db, producer, log, onRelayed } = options;
   // the delivery queue refusing jobs (Redis down): one line per 10 s while it lasts, one when it accepts them again
   const refusals = new OutageLog(log, {
     field: "queue",
@@ -61,6 +63,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       again = false;
       try {
         const result = await relayOutbox(db, producer, requeueBefore ? { reenqueueEnqueuedBefore: requeueBefore } : {});
+        onRelayed?.(result);
         if (result.refusal) refusals.failed(CLOUD_HOOK_QUEUE, result.refusal);
         else if (result.enqueued > 0) refusals.recovered(CLOUD_HOOK_QUEUE);
         if (result.enqueued + result.dropped > 0) log.debug({ enqueued: result.enqueued, dropped: result.dropped }, "outbox relayed");

@@ -34,7 +34,7 @@ export function flowFile(name: string): string {
 export const SETUP_TIMEOUT_MS = 20 * 60_000;
 
 export interface E2EOptions {
-  gatewayMode?: "distributed" | "in_process";
+  gatewayMode?: "distributed" | "in_process" | "single_process";
   /** user:password: the gateway requires basic auth and Core sends it in the endpoint URL */
   authString?: string;
 }

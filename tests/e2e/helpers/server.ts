@@ -1,7 +1,8 @@
 // The whole server for one test file, started through the real CLI: `node bin/prefect-server.js services <name>`
 // for postgraphile, mutations, gateway and towel, each a child process on a free port (port 0: the service logs
 // the port it bound, and the harness reads it from that line, so there is no race for ports). The gateway composes
-// the other two over HTTP (distributed mode, v1's topology) unless `gatewayMode` says in_process.
+// the other two over HTTP (distributed mode, v1's topology) unless `gatewayMode` says in_process; `single_process`
+// runs `services all` instead, every service in one process (what `start --single-process` runs).
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ManagedProcess } from "./processes.ts";
@@ -10,7 +11,7 @@ const REPO = resolve(fileURLToPath(import.meta.url), "../../../..");
 const CLI = join(REPO, "bin", "prefect-server.js");
 const START_TIMEOUT_MS = 90_000;
 
-export type ServiceName = "postgraphile" | "mutations" | "gateway" | "towel";
+export type ServiceName = "postgraphile" | "mutations" | "gateway" | "towel" | "all";
 
 export interface ServerOptions {
   databaseUrl: string;
@@ -19,7 +20,7 @@ export interface ServerOptions {
   queuePrefix: string;
   /** where the services' logs go */
   workDir: string;
-  gatewayMode?: "distributed" | "in_process";
+  gatewayMode?: "distributed" | "in_process" | "single_process";
   /** services.gateway.auth_string (user:password) */
   authString?: string;
   /** extra PREFECT_SERVER__… settings for every service */
@@ -85,7 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stop = async () => {
     const failures: string[] = [];
     // towel first (no new passes), then the gateway (no new requests), then the subgraphs
-    for (const name of ["towel", "gateway", "mutations", "postgraphile"] as const) {
+    for (const name of ["all", "towel", "gateway", "mutations", "postgraphile"] as const) {
       try {
         await services[name]?.stop("SIGTERM", 20_000, true);
       } catch (error) {
@@ -98,9 +99,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const mode = options.gatewayMode ?? "distributed";
     const gatewayEnv: Record<string, string> = {
       PREFECT_SERVER__SERVICES__GATEWAY__PORT: "0",
-      PREFECT_SERVER__SERVICES__GATEWAY__MODE: mode,
       PREFECT_SERVER__SERVICES__GATEWAY__AUTH_STRING: options.authString ?? "",
     };
+    if (mode === "single_process") {
+      services.all = startService("all", options, { ...gatewayEnv, PREFECT__LOOP_SERVICE__DEBUG_MODE: "1" });
+      const port = await services.all.waitForLine(listeningPort("gateway listening"), START_TIMEOUT_MS, "listening line");
+      const url = `http://127.0.0.1:${port}`;
+      await waitUntilReady(url, services.all, options.authString);
+      return { url, services, stop };
+    }
+    gatewayEnv.PREFECT_SERVER__SERVICES__GATEWAY__MODE = mode;
     if (mode === "distributed") {
       services.postgraphile = startService("postgraphile", options, { PREFECT_SERVER__SERVICES__POSTGRAPHILE__PORT: "0" });
       services.mutations = startService("mutations", options, { PREFECT_SERVER__SERVICES__MUTATIONS__PORT: "0" });
@@ -115,7 +123,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       gatewayEnv.PREFECT_SERVER__SERVICES__GATEWAY__POLL_INTERVAL_SECONDS = "0";
     }
     services.gateway = startService("gateway", options, gatewayEnv);
-    services.towel = startService("towel", options, { PREFECT__LOOP_SERVICE__DEBUG_MODE: "1" });
+    // its metrics listener on a free port too (several test files run at once)
+    services.towel = startService("towel", options, { PREFECT__LOOP_SERVICE__DEBUG_MODE: "1", PREFECT_SERVER__SERVICES__TOWEL__METRICS_PORT: "0" });
     const gatewayPort = await services.gateway.waitForLine(listeningPort("gateway listening"), START_TIMEOUT_MS, "listening line");
     await services.towel.waitForLine(
       (line) => (line.includes('"msg":"towel started"') ? true : undefined),

@@ -34,6 +34,9 @@ export interface CloudHookWorker {
 
 export const CLOUD_HOOK_WORKER_CONCURRENCY = 10;
 
+/** Whether this attempt at a delivery is its last: failing, it is given up rather than retried. */
+export const isLastAttempt = (job: DeliveryJob): boolean => (job.attemptsMade ?? 0) + 1 >= (job.opts?.attempts ?? 1);
+
 /** The processor of the `cloud-hooks` queue. A failed delivery throws, so BullMQ retries it (attempts, backoff). */
 export function cloudHookWorker(options: { endpoints?: Partial<DeliveryEndpoints> } = {}): CloudHookWorker {
   return {
@@ -54,7 +57,7 @@ export function cloudHookWorker(options: { endpoints?: Partial<DeliveryEndpoints
       try {
         await deliverCloudHook(hook, event, { db, apiUrl: config.api.url, endpoints: options.endpoints });
       } catch (error) {
-        const last = attempt >= attempts;
+        const last = isLastAttempt(job);
         const text = `Cloud hook ${hookId} (${hook.type}) for flow run ${event.flow_run.id} failed, attempt ${attempt} of ${attempts}` +
           `${last ? "; giving up" : "; will retry"}: ${(error as Error).message}`;
         if (last) {

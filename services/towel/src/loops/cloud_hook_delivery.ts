@@ -1,8 +1,11 @@
 // The cloud-hook delivery worker (services/domain/src/cloud_hooks/worker.ts) as a towel queue worker: no job
 // scheduler, its jobs come from the state writers; a failed delivery is retried by BullMQ with exponential backoff.
-import { cloudHookWorker } from "../../../domain/src/cloud_hooks/worker.ts";
+// Each attempt's outcome is counted in the metrics.
+import { metricsEnabled } from "../../../shared/src/metrics.ts";
+import { cloudHookWorker, isLastAttempt } from "../../../domain/src/cloud_hooks/worker.ts";
 import type { DeliveryEndpoints } from "../../../domain/src/cloud_hooks/delivery.ts";
 import type { TowelWorkerDefinition } from "../loop.ts";
+import { countDelivery } from "../metrics.ts";
 
 /** The delivery worker, its endpoints replaceable (tests). */
 export function cloudHookDeliveryWorker(options: { endpoints?: Partial<DeliveryEndpoints> } = {}): TowelWorkerDefinition {
@@ -11,6 +14,17 @@ export function cloudHookDeliveryWorker(options: { endpoints?: Partial<DeliveryE
     name: worker.name,
     queue: worker.queue,
     concurrency: worker.concurrency,
-    process: (job, context) => worker.process(job, { db: context.db, config: context.config, log: context.loggerFor(worker.name) }),
+    async process(job, context) {
+      const deps = { db: context.db, config: context.config, log: context.loggerFor(worker.name) };
+      if (!metricsEnabled(context.config)) return worker.process(job, deps);
+      try {
+        const { delivered } = await worker.process(job, deps);
+        countDelivery(delivered ? "delivered" : "dropped");
+        return { delivered };
+      } catch (error) {
+        countDelivery(isLastAttempt(job) ? "failed" : "retrying");
+        throw error;
+      }
+    },
   };
 }

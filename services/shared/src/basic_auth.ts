@@ -1,6 +1,7 @@
-// HTTP basic authentication for the gateway (services.gateway.auth_string, env PREFECT_SERVER_API_AUTH_STRING,
-// "user:password"): the self-hosting guides' single shared credential. Unset means no authentication.
-import { sameSecret } from "../../shared/src/internal_auth.ts";
+// HTTP basic authentication (services.gateway.auth_string, env PREFECT_SERVER_API_AUTH_STRING, "user:password"): the
+// self-hosting guides' single shared credential, asked for by the gateway on everything but /health and by every
+// service on GET /metrics. Unset means no authentication.
+import { sameSecret } from "./internal_auth.ts";
 
 export const AUTH_REALM = "Prefect Server";
 
