@@ -5,7 +5,7 @@
 // the wall time. Core runs the children one after the other (LocalExecutor), each a few requests, so whatever
 // part of the wall time is not the server's is Core's own work and the loopback in between.
 // For reference, v1 needed about 380 s for 12,000 mapped task runs.
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,23 +15,12 @@ import { flowRunIdFrom } from "../../tests/e2e/helpers/runs.ts";
 import { startServer, type RunningServer } from "../../tests/e2e/helpers/server.ts";
 import { ensureVenv } from "../../tests/e2e/venv.ts";
 import { recreateDatabase } from "../lib/database.ts";
+import { cpuSeconds } from "../lib/cpu.ts";
 import type { RssSampler } from "../lib/rss.ts";
 import type { TargetCheck } from "../lib/stats.ts";
 
 const FLOW_FILE = fileURLToPath(new URL("../flows/big_map.py", import.meta.url));
 const RUN_TIMEOUT_MS = 30 * 60_000;
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; undefined when it is gone. */
-function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime and stime are fields 14 and 15
-  } catch {
-    return undefined;
-  }
-}
 
 interface BigFlowResult {
   notes: string[];
