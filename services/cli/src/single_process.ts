@@ -4,8 +4,7 @@
 // stops a runaway read, which the writes and the towel's passes must not have (docs/operations.md, "One process").
 import type { Config } from "../../shared/src/config.ts";
 import { createPool } from "../../shared/src/database/pool.ts";
-import type { Logger } from "../../shared/src/logger.ts";
-import { logger } from "../../shared/src/logger.ts";
+import { logger, type Logger } from "../../shared/src/logger.ts";
 import { trackPool } from "../../shared/src/metrics.ts";
 import { defaultGraphileEnv, type RunningService } from "./registry.ts";
 
