@@ -28,7 +28,7 @@ export interface ServiceOptions {
 }
 
 interface RunningService {
-  name: ServiceName | typeof SINGLE_PROCESS_NAME;
+  name: Runnable;
   process: ManagedProcess;
   /** http://127.0.0.1:<port> (none for the towel) */
   origin?: string;
@@ -59,12 +59,17 @@ function serviceEnv(options: ServiceOptions, extra: Record<string, string>): Nod
   };
 }
 
-const LISTENING: Record<ServiceName, string> = {
+type Runnable = ServiceName | typeof SINGLE_PROCESS_NAME;
+
+const LISTENING: Record<Runnable, string> = {
   postgraphile: "data graph listening",
   mutations: "mutations service listening",
   gateway: "gateway listening",
   towel: "towel started",
+  [SINGLE_PROCESS_NAME]: "gateway listening",
 };
+
+const NODE_OPTIONS: Record<Runnable, readonly string[]> = { ...SERVICE_NODE_OPTIONS, [SINGLE_PROCESS_NAME]: SINGLE_PROCESS_NODE_OPTIONS };
 
 function listeningLine(message: string) {
   return (line: string): number | undefined => {
@@ -85,10 +90,13 @@ export function buildServices(): void {
   execFileSync("npm", ["run", "--silent", "build"], { cwd: REPO, stdio: "inherit" });
 }
 
-/** Starts one service and waits for its "listening" (or "towel started") line. */
-export async function startService(name: ServiceName, options: ServiceOptions, extra: Record<string, string> = {}): Promise<RunningService> {
+/**
+ * Starts one service, or with SINGLE_PROCESS_NAME the whole server in one process (`services all`, as `start
+ * --single-process` runs it), and waits for its "listening" (or "towel started") line.
+ */
+export async function startService(name: Runnable, options: ServiceOptions, extra: Record<string, string> = {}): Promise<RunningService> {
   const nodeArgs = [
-    ...SERVICE_NODE_OPTIONS[name], // as the CLI and compose.yml run it
+    ...NODE_OPTIONS[name], // as the CLI and compose.yml run it
     // one folder per service: the data graph's workers inherit the options and write a profile each (Node names them)
     ...(options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfileDir, name)}`] : []),
   ];
@@ -151,26 +159,14 @@ export async function startApi(options: ServiceOptions): Promise<ApiServices> {
   }
 }
 
-/**
- * The whole server in one process (`services all`, as `start --single-process` runs it), its gateway on a free port,
- * ready to serve.
- */
+/** The whole server in one process, its gateway on a free port, ready to serve. */
 export async function startSingleProcess(options: ServiceOptions): Promise<RunningService> {
-  const child = new ManagedProcess({
-    command: process.execPath,
-    args: [...SINGLE_PROCESS_NODE_OPTIONS, CLI, "services", SINGLE_PROCESS_NAME],
-    env: serviceEnv(options, { PREFECT_SERVER__SERVICES__GATEWAY__PORT: "0" }),
-    cwd: REPO,
-    logFile: join(options.logDir, `${SINGLE_PROCESS_NAME}.log`),
-    label: "the single-process server",
-  });
+  const server = await startService(SINGLE_PROCESS_NAME, options, { PREFECT_SERVER__SERVICES__GATEWAY__PORT: "0" });
   try {
-    const port = await child.waitForLine(listeningLine(LISTENING.gateway), START_TIMEOUT_MS, `"${LISTENING.gateway}" line`);
-    const server: RunningService = { name: SINGLE_PROCESS_NAME, process: child, origin: `http://127.0.0.1:${port}` };
     await waitUntilReady(server);
     return server;
   } catch (error) {
-    await child.stop("SIGKILL", 1_000);
+    await stopServices([server]);
     throw error;
   }
 }

@@ -8,12 +8,6 @@ import { logger, type Logger } from "../../shared/src/logger.ts";
 import { trackPool } from "../../shared/src/metrics.ts";
 import { defaultGraphileEnv, type RunningService } from "./registry.ts";
 
-/**
- * Connections of the shared pool: the configured pool size for the mutations service, plus the towel's share (a
- * Scheduler pass holds up to three, the outbox relay one), so a towel pass never waits behind API writes.
- */
-const TOWEL_CONNECTIONS = 4;
-
 /** The name `services` takes for this layout, and under which `start --single-process` shows its lines. */
 export const SINGLE_PROCESS_NAME = "all";
 
@@ -27,7 +21,9 @@ export async function startSingleProcess(given: Config, log: Logger): Promise<Ru
   defaultGraphileEnv();
   // Loaded here, not at the top, so the CLI's other commands do not pay for them.
   const [gatewayModule, towelModule] = await Promise.all([import("../../gateway/src/index.ts"), import("../../towel/src/index.ts")]);
-  const db = createPool(config.database.connection_url, config.database.pool_size + TOWEL_CONNECTIONS);
+  // the mutations service's connections and the towel's, so that a towel pass never waits behind API writes
+  const poolSize = config.database.pool_size + towelModule.POOL_SIZE;
+  const db = createPool(config.database.connection_url, poolSize);
   trackPool(config, "shared", db);
   const started: RunningService[] = [];
   const stopAll = async () => {
@@ -42,7 +38,7 @@ export async function startSingleProcess(given: Config, log: Logger): Promise<Ru
     await stopAll();
     throw error;
   }
-  log.info({ pool_size: config.database.pool_size + TOWEL_CONNECTIONS, port: config.services.gateway.port }, "the server runs in one process");
+  log.info({ pool_size: poolSize, port: config.services.gateway.port }, "the server runs in one process");
   let stopping: Promise<void> | undefined;
   return { stop: () => (stopping ??= stopAll()) };
 }

@@ -30,7 +30,7 @@ const KEEP_FAILED_JOBS = 500;
 export const LOCK_DURATION_MS = 8_000;
 export const STALLED_CHECK_MS = 4_000;
 /** Connections of the towel's own database pool (a Scheduler pass uses up to three at a time, the other passes one). */
-const POOL_SIZE = 4;
+export const POOL_SIZE = 4;
 /**
  * How long stop() waits for the passes in progress before it closes the workers regardless (the CLI allows a
  * service services.stop_timeout_seconds, 15 s by default, to stop).
