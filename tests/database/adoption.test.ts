@@ -279,7 +279,7 @@ describe("a database made by the first 000001", () => {
          as e (filename, hash, previous)
        where m.filename = e.filename`,
     );
-    expect(await upgrade({ connectionString: db.url })).toEqual(["000006-v1-names-for-earlier-databases.sql", "000007-outbox-log-batch-receipts-and-states-written-once-per-run.sql", "000008-concurrency-limits.sql", "000009-agent-poll-by-tenant.sql", "000010-agent-poll-in-index-order.sql"]);
+    expect(await upgrade({ connectionString: db.url })).toEqual(["000006-v1-names-for-earlier-databases.sql", "000007-outbox-log-batch-receipts-and-states-written-once-per-run.sql", "000008-concurrency-limits.sql", "000009-agent-poll-by-tenant.sql", "000010-agent-poll-in-index-order.sql", "000011-concurrency-limits-admit-through-striped-advisory-locks.sql"]);
     const names = (await db.pool.query("select conname from pg_constraint where conname like 'fk\\_%' order by conname")).rows.map((r) => r.conname);
     expect(names).toEqual([
       "fk_edge_downstream_task_id",

@@ -403,7 +403,8 @@ const CHANGES: [string, string][] = [
     `${table} id uuid not null default uuid_v7()`,
   ]),
 ];
-/** Tables our migrations add (000008: the concurrency limits, beyond v1), in V1_TABLES's format. */
+/** Tables our migrations add (000008: the concurrency limits, beyond v1; 000011: the trigger that holds a limit's gate
+ * while it changes), in V1_TABLES's format. */
 const HEAD_TABLES = `
 task_tag_limit
   @id
@@ -415,6 +416,7 @@ task_tag_limit
   pk: task_tag_limit_pkey (id)
   fk: task_tag_limit_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
   unique index: ix_task_tag_limit_tenant_id_tag (tenant_id, tag)
+  trigger: concurrency_limit_change before update row -> internal.concurrency_limit_change()
   constraint: task_tag_limit_limit_check CHECK (("limit" >= 0))
 
 flow_concurrency_limit
@@ -427,6 +429,7 @@ flow_concurrency_limit
   pk: flow_concurrency_limit_pkey (id)
   fk: flow_concurrency_limit_tenant_id_fkey (tenant_id) -> tenant(id) on delete cascade
   unique index: ix_flow_concurrency_limit_tenant_id_name (tenant_id, name)
+  trigger: concurrency_limit_change before update row -> internal.concurrency_limit_change()
   constraint: flow_concurrency_limit_limit_check CHECK (("limit" >= 0))
 `;
 const HEAD_FUNCTIONS = [...V1_FUNCTIONS, "public.uuid_v7() returns uuid language sql volatile"];
@@ -487,9 +490,9 @@ function checkCatalog(actual: () => CatalogDump, expected: () => Record<string, 
     expect(actual().functions).toEqual([...functions].sort());
   });
 
-  test("has v1's 19 triggers (16 update_timestamp, the run insert trigger, the two state triggers); at head the outbox's and the limits' two update_timestamp", () => {
+  test("has v1's 19 triggers (16 update_timestamp, the run insert trigger, the two state triggers); at head the outbox's, and the limits' update_timestamp and concurrency_limit_change", () => {
     const triggers = Object.values(actual().tables).flat().filter((line) => line.startsWith("trigger: "));
-    expect(triggers).toHaveLength(functions === V1_FUNCTIONS ? 19 : 22);
+    expect(triggers).toHaveLength(functions === V1_FUNCTIONS ? 19 : 24);
     expect(triggers.filter((line) => line === UPDATE_TIMESTAMP_TRIGGER)).toHaveLength(functions === V1_FUNCTIONS ? 16 : 18);
   });
 }
@@ -536,7 +539,7 @@ describe("v1 schema (after 000001)", () => {
   });
 });
 
-describe("head schema (v1 + 000002 … 000010)", () => {
+describe("head schema (v1 + 000002 … 000011)", () => {
   const db = useTestDatabase();
   let catalog: CatalogDump;
   beforeAll(async () => {

@@ -22,7 +22,7 @@ describe("useTestDatabase", () => {
     expect(db.name).toMatch(/^prefect_test_\d+_\d+_[0-9a-f]{6}$/);
     expect(db.url.endsWith(`/${db.name}`)).toBe(true);
     const { rows } = await db.pool.query("select filename from graphile_migrate.migrations order by filename");
-    expect(rows.map((row) => row.filename)).toEqual(["000001.sql", "000002.sql", "000003.sql", "000004.sql", "000005.sql", "000006.sql", "000007.sql", "000008.sql", "000009.sql", "000010.sql"]);
+    expect(rows.map((row) => row.filename)).toEqual(["000001.sql", "000002.sql", "000003.sql", "000004.sql", "000005.sql", "000006.sql", "000007.sql", "000008.sql", "000009.sql", "000010.sql", "000011.sql"]);
   });
 
   test("databases are independent", async () => {

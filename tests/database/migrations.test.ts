@@ -29,7 +29,8 @@ const OUTBOX = "000007-outbox-log-batch-receipts-and-states-written-once-per-run
 const LIMITS = "000008-concurrency-limits.sql";
 const POLL = "000009-agent-poll-by-tenant.sql";
 const POLL_ORDER = "000010-agent-poll-in-index-order.sql";
-const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER];
+const STRIPES = "000011-concurrency-limits-admit-through-striped-advisory-locks.sql";
+const ALL = [V1, IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES];
 
 let database: TestDatabase;
 let options: { connectionString: string };
@@ -73,7 +74,7 @@ describe("upgrade, downgrade, reset, status", () => {
   });
 
   test("downgrade to base undoes everything, newest first, and leaves no object behind", async () => {
-    expect(await downgrade(options)).toEqual([POLL_ORDER, POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
+    expect(await downgrade(options)).toEqual([STRIPES, POLL_ORDER, POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS, V1]);
     expect(await migrationStatus(options)).toEqual({ applied: [], pending: ALL });
     const empty = await dumpCatalog(database.pool);
     expect(empty.tables).toEqual({});
@@ -89,8 +90,8 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test.each(["000001", "1", V1])("downgrade to target %s undoes only what came after it", async (target) => {
     await upgrade(options);
-    expect(await downgrade({ ...options, target })).toEqual([POLL_ORDER, POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
-    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER] });
+    expect(await downgrade({ ...options, target })).toEqual([STRIPES, POLL_ORDER, POLL, LIMITS, OUTBOX, V1_NAMES, STATE_TRIGGERS, WRITE_PATH, DASHBOARD, IMPROVEMENTS]);
+    expect(await migrationStatus(options)).toEqual({ applied: [V1], pending: [IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES] });
     expect(await downgrade({ ...options, target })).toEqual([]);
   });
 
@@ -120,7 +121,7 @@ describe("upgrade, downgrade, reset, status", () => {
       "CREATE TRIGGER update_flow_run_details_on_state_insert AFTER INSERT ON public.flow_run_state FOR EACH ROW EXECUTE FUNCTION update_flow_run_details_on_state_insert()",
       "CREATE TRIGGER update_task_run_details_on_state_insert AFTER INSERT ON public.task_run_state FOR EACH ROW EXECUTE FUNCTION update_task_run_details_on_state_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -131,7 +132,7 @@ describe("upgrade, downgrade, reset, status", () => {
       expect(await functionBody(name)).toEqual([await triggerBody(STATE_TRIGGERS, name)]);
     }
     expect(await count("select count(*)::int as n from pg_namespace where nspname = 'internal'")).toBe(0);
-    expect(await upgrade(options)).toEqual([OUTBOX, LIMITS, POLL, POLL_ORDER]);
+    expect(await upgrade(options)).toEqual([OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -144,7 +145,7 @@ describe("upgrade, downgrade, reset, status", () => {
     expect(await triggerDefinitions(["insert_task_runs_after_flow_run_insert"])).toEqual([
       "CREATE TRIGGER insert_task_runs_after_flow_run_insert AFTER INSERT ON public.flow_run FOR EACH ROW EXECUTE FUNCTION insert_task_runs_after_flow_run_insert()",
     ]);
-    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER]);
+    expect(await upgrade(options)).toEqual([WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
@@ -152,14 +153,14 @@ describe("upgrade, downgrade, reset, status", () => {
     await upgrade(options);
     await database.pool.query("insert into tenant (name, slug) values ('kept', 'kept')");
     await downgrade({ ...options, target: "1" });
-    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER]);
+    expect(await upgrade(options)).toEqual([IMPROVEMENTS, DASHBOARD, WRITE_PATH, STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES]);
     expect(await count("select count(*)::int as n from tenant where slug = 'kept'")).toBe(1);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 
   test("an unknown target is rejected before anything is undone", async () => {
     await expect(downgrade({ ...options, target: "000042" })).rejects.toThrow(
-      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}, ${LIMITS}, ${POLL}, ${POLL_ORDER}`,
+      `Unknown migration target '000042'. Known targets: base, ${V1}, ${IMPROVEMENTS}, ${DASHBOARD}, ${WRITE_PATH}, ${STATE_TRIGGERS}, ${V1_NAMES}, ${OUTBOX}, ${LIMITS}, ${POLL}, ${POLL_ORDER}, ${STRIPES}`,
     );
     await expect(downgrade({ ...options, target: "nonsense" })).rejects.toThrow("Unknown migration target");
     expect((await migrationStatus(options)).applied).toEqual(ALL);
@@ -167,18 +168,18 @@ describe("upgrade, downgrade, reset, status", () => {
 
   test("a failing down script rolls its step back completely", async () => {
     // 000004's down script replaces insert_task_runs_after_flow_run_insert() with v1's, then fails on its trigger
-    // already gone (000010 … 000005 are undone first, and stay undone)
+    // already gone (000011 … 000005 are undone first, and stay undone)
     const body = "select prosrc as body from pg_proc where proname = 'insert_task_runs_after_flow_run_insert'";
     const before = (await database.pool.query<{ body: string }>(body)).rows;
     await database.pool.query("drop trigger insert_task_runs_after_flow_run_insert on flow_run");
     await expect(downgrade(options)).rejects.toThrow(`Undoing migration '${WRITE_PATH}' failed`);
-    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -6));
+    expect((await migrationStatus(options)).applied).toEqual(ALL.slice(0, -7));
     expect((await database.pool.query<{ body: string }>(body)).rows).toEqual(before);
     await database.pool.query(
       `create trigger insert_task_runs_after_flow_run_insert after insert on flow_run referencing new table as new_flow_runs
        for each statement execute function insert_task_runs_after_flow_run_insert()`,
     );
-    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER]);
+    expect(await upgrade(options)).toEqual([STATE_TRIGGERS, V1_NAMES, OUTBOX, LIMITS, POLL, POLL_ORDER, STRIPES]);
     expect(await dumpCatalog(database.pool)).toEqual(firstUpgrade);
   });
 

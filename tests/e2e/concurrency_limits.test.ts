@@ -4,7 +4,7 @@
 // runner waits (cloud.queue_interval, 1 s here) and asks again, and every child ends Success. Runs of a label
 // limited to 1, polled for by two agents, go one at a time.
 import { describe, expect, test } from "vitest";
-import { startSampler } from "../helpers/sampler.ts";
+import { peakRunning, startSampler } from "../helpers/sampler.ts";
 import { flowFile, useE2E } from "./helpers/harness.ts";
 import { createRun, createTenantAndProject, register, waitForFinished, waitForState } from "./helpers/runs.ts";
 
@@ -78,13 +78,7 @@ except Exception as error:
        order by s.timestamp, s.version`,
       [id, TAG],
     );
-    let running = 0;
-    let peak = 0;
-    for (const row of rows) {
-      running += row.state === "Running" ? 1 : -1;
-      peak = Math.max(peak, running);
-    }
-    expect(peak).toBe(2);
+    expect(peakRunning(rows)).toBe(2);
     // Core saw the QUEUED answers (it logs the Queued state its task runner ends a round in) and waited
     expect(execution.output).toMatch(/Queued/);
   });

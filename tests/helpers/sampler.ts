@@ -28,3 +28,17 @@ export function startSampler<K extends string>(probe: () => Promise<Record<K, nu
     },
   };
 }
+
+/**
+ * The most runs running at once in a history of Running and finished states in the order they were written (each
+ * Running adds one, each other state ends one): what a sampler may have missed between two samples.
+ */
+export function peakRunning(history: readonly { state: string }[]): number {
+  let running = 0;
+  let peak = 0;
+  for (const { state } of history) {
+    running += state === "Running" ? 1 : -1;
+    peak = Math.max(peak, running);
+  }
+  return peak;
+}

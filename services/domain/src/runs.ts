@@ -384,7 +384,7 @@ export async function getRunsInQueue(
 async function limitedRunsInQueue(db: Queryable, values: unknown[], agentLabels: string[]): Promise<string[]> {
   const { rows: limits } = await db.query<{ name: string; limit: number; used: string }>({
     name: "mutations.get_runs_in_queue.limits",
-    text: `SELECT name, "limit", used FROM internal.flow_concurrency_limit_usage(
+    text: `SELECT name, "limit", used FROM internal.concurrency_limit_usage('flow-label',
              ARRAY(SELECT id FROM flow_concurrency_limit WHERE tenant_id = $1 AND name = ANY($2::text[])), true, $3)`,
     values: [values[0], agentLabels, CLAIM_SECONDS],
   });

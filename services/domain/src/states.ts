@@ -155,16 +155,27 @@ const versionLockSql = (j: string, kind: "flow" | "task", id: string) => `CASE W
 const asArray = (value: string) => `CASE WHEN jsonb_typeof(${value}) = 'array' THEN ${value} ELSE '[]'::jsonb END`;
 
 /**
+ * The `starting` CTE of a state statement, after its `asking` CTE (ord, tenant_id, name: each tag or label of an item
+ * asking a run that is not running to start): the item once per limit of those, by an index probe of the limit table
+ * per name. `asking` is materialised first so the planner cannot join the other way round (every item with every
+ * limit of its tenant, then the names), which grew with the number of limits.
+ */
+const startingSql = (table: "task_tag_limit" | "flow_concurrency_limit", column: "tag" | "name") => `starting AS (
+  SELECT a.ord, l.id AS limit_id FROM asking a JOIN ${table} l ON l.tenant_id = a.tenant_id AND l.${column} = a.name
+)`;
+
+/**
  * The `usage` and `queued` CTEs of a state statement, after its `starting` CTE (ord, limit_id: an item asking a run
  * that is not running to start, once per limit of its tags or labels). `usage` calls the migration's function
- * (migration 000008), which locks the limits' rows and counts the runs holding their slots in a snapshot taken after
- * the lock, so concurrent statements cannot both take a limit's last slot; it is called only when some item meets a
- * limit. An item is queued when, for one of its limits, the runs holding a slot and the items of the statement before
- * it that ask for one of that limit's slots leave none (counting those items even when they end up queued for
- * another limit errs on the side of the limit). `queued`: ord, the limit's name and value, one row per queued item.
+ * (migration 000011) with a limit's id once per slot asked for: it takes the limits' advisory locks and counts the
+ * runs holding their slots in a snapshot taken after them, so concurrent statements cannot together take more slots
+ * than are free; it is called only when some item meets a limit. An item is queued when, for one of its limits, the
+ * runs holding a slot and the items of the statement before it that ask for one of that limit's slots leave none
+ * (counting those items even when they end up queued for another limit errs on the side of the limit). `queued`:
+ * ord, the limit's name and value, one row per queued item.
  */
-const queuedSql = (usageCall: string) => `usage AS (
-  SELECT * FROM internal.${usageCall} WHERE EXISTS (SELECT 1 FROM starting)
+const queuedSql = (kind: "task-tag" | "flow-label") => `usage AS (
+  SELECT * FROM internal.concurrency_limit_usage('${kind}', ARRAY(SELECT limit_id FROM starting), false, 0) WHERE EXISTS (SELECT 1 FROM starting)
 ),
 queued AS (
   SELECT DISTINCT ON (s.ord) s.ord, u.name, u."limit"
@@ -225,14 +236,14 @@ checked AS (
 ),
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
 -- a run asking to start holds a slot of each of its labels' limits (docs/concurrency.md)
-starting AS (
-  SELECT c.ord, l.id AS limit_id
+asking AS MATERIALIZED (
+  SELECT c.ord, c.tenant_id, label.name
   FROM checked c CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("c.run_labels")}) AS label(name)
-  JOIN flow_concurrency_limit l ON l.tenant_id = c.tenant_id AND l.name = label.name
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($4::text[]))
     AND EXISTS (SELECT 1 FROM flow_concurrency_limit) AND (SELECT ok FROM ok)
 ),
-${queuedSql("flow_concurrency_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting), false, 0)")},
+${startingSql("flow_concurrency_limit", "name")},
+${queuedSql("flow-label")},
 written AS (SELECT c.* FROM checked c, ok WHERE ok.ok AND NOT c.resent AND c.ord NOT IN (SELECT ord FROM queued)),
 inserted AS (
   INSERT INTO flow_run_state (tenant_id, flow_run_id, version, state, message, result, start_time, serialized_state, timestamp)
@@ -323,15 +334,15 @@ checked AS (
   FROM locked j LEFT JOIN flow_run fr ON fr.id = j.run_flow_run_id
 ),
 -- a run asking to start holds a slot of each of its task's tags' limits (docs/concurrency.md)
-starting AS (
-  SELECT c.ord, l.id AS limit_id
+asking AS MATERIALIZED (
+  SELECT c.ord, c.tenant_id, tag.name
   FROM checked c JOIN task t ON t.id = c.run_task_id CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("t.tags")}) AS tag(name)
-  JOIN task_tag_limit l ON l.tenant_id = c.tenant_id AND l.tag = tag.name
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($2::text[]))
     AND EXISTS (SELECT 1 FROM task_tag_limit)
     AND c.grp NOT IN (SELECT grp FROM checked WHERE error IS NOT NULL)
 ),
-${queuedSql("task_tag_limit_usage(ARRAY(SELECT DISTINCT limit_id FROM starting))")},
+${startingSql("task_tag_limit", "tag")},
+${queuedSql("task-tag")},
 -- the items to write (not resent, not queued, of the groups without an error), applied one after another: their
 -- version, and the place of the last item up to them that brought cached inputs (whose inputs a later item without
 -- any gets; before the first such item, the run's current ones)
