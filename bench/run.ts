@@ -133,7 +133,8 @@ try {
           report.notes.push(...outbox.notes);
         }
         if (selected.has("limits")) {
-          const limits = await measureLimits(pool, api.urls.mutations, targets!.taskRunIds, plan, phase);
+          const mutationsPid = api.all.find((service) => service.name === "mutations")!.process.pid!;
+          const limits = await measureLimits(pool, api.urls.mutations, mutationsPid, targets!.taskRunIds, plan, phase);
           report.measurements.push(...limits.measurements);
           report.notes.push(...limits.notes);
         }

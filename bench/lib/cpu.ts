@@ -1,5 +1,5 @@
 // The CPU time a process has used, from /proc/<pid>/stat (Linux).
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -12,4 +12,23 @@ export function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds used so far by every process of the local PostgreSQL server (each backend, the WAL writer, the
+ * checkpointer …: every process whose name is `postgres`), for work measured as a whole with the database's share in
+ * it. Processes that ended in between are missed, which a run whose connections stay open does not have.
+ */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
+    } catch {
+      continue;
+    }
+    total += cpuSeconds(Number(entry)) ?? 0;
+  }
+  return total;
 }

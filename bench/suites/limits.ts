@@ -4,10 +4,15 @@
 // running and is checked against its task's tags every time. Sizes: 1 run (2 states) and 25 runs (50 states).
 //   no limits                  the tenant has none: the check is one probe of an empty table
 //   one limited tag            every task carries the tag "bench-limited-0", limit 1,000,000 (never reached): every
-//                              start locks that limit's row and counts the running task runs of the tag
+//                              start takes that limit's locks (shared: far from the limit) and counts the running
+//                              task runs of the tag
 //   100 limited tags           the tasks carry one of 100 limited tags each (task i: tag i mod 100)
 // The three are measured in interleaved rounds; each limited row is the share of its median of the no-limits median.
+// The rounds' throughput varies by more than the check costs on a shared VM (its disk's fsync above all), so each
+// round also counts the CPU a request takes in the mutations service and the Postgres server, and the note gives the
+// limited configurations' extra CPU per request from the medians of those.
 import type pg from "pg";
+import { cpuSeconds, postgresCpuSeconds } from "../lib/cpu.ts";
 import { measureHttp, type LoadPlan } from "../lib/measure.ts";
 import { coreBody, RUNNING_STATE, SET_TASK_RUN_STATES } from "../lib/requests.ts";
 import type { Measurement } from "../lib/stats.ts";
@@ -43,6 +48,7 @@ function bodies(taskRunIds: string[], runs: number): WrkRequest[] {
 export async function measureLimits(
   pool: pg.Pool,
   mutationsUrl: string,
+  mutationsPid: number,
   taskRunIds: string[],
   plan: LoadPlan,
   phase: (name: string) => void,
@@ -90,6 +96,9 @@ export async function measureLimits(
     for (const runs of [1, 25]) {
       const requests = bodies(taskRunIds, runs);
       const rounds = new Map<string, Measurement[]>(configurations.map(({ what }) => [what, []]));
+      /** CPU seconds per request of each round (the mutations service and the Postgres server), by configuration. */
+      const cpuPerRequest = new Map<string, number[]>(configurations.map(({ what }) => [what, []]));
+      const cpu = () => (cpuSeconds(mutationsPid) ?? Number.NaN) + postgresCpuSeconds();
       const rates = (what: string) => rounds.get(what)!.map((m) => m.throughput);
       for (let round = 1; round <= ROUNDS; round += 1) {
         for (const { what, prepare } of configurations) {
@@ -100,7 +109,10 @@ export async function measureLimits(
           // of all the rounds before it
           await pool.query("vacuum analyze task_run, task_tag_limit");
           phase(`${workload(runs, what)}, round ${round} of ${ROUNDS}`);
+          const cpuBefore = cpu();
           const [measured] = await measureHttp(mutationsUrl, requests, one, { group: "writes", workload: workload(runs, what), label: what, items: runs * 2 });
+          // the warm-up's requests are not counted by the measurement: taken at the measured rate
+          cpuPerRequest.get(what)!.push((cpu() - cpuBefore) / (measured!.throughput * (one.seconds + one.warmupSeconds)));
           rounds.get(what)!.push(measured!);
         }
       }
@@ -110,10 +122,14 @@ export async function measureLimits(
         measurements.push({ ...median, ceiling: what === NO_LIMITS ? undefined : workload(runs, NO_LIMITS) });
       }
       const share = (what: string) => `${((medianOf(rates(what)) / medianOf(rates(NO_LIMITS))) * 100).toFixed(1)} %`;
+      const microseconds = (what: string) => medianOf(cpuPerRequest.get(what)!) * 1e6;
+      const extraCpu = (what: string) => `${((microseconds(what) / microseconds(NO_LIMITS) - 1) * 100).toFixed(1)} %`;
       const list = (what: string) => rates(what).map((rate) => Math.round(rate).toLocaleString("en-US")).join(", ");
       notes.push(
         `limits, ${runs * 2} states per request at ${CLIENTS} clients (requests/s of ${ROUNDS} interleaved rounds; the table shows the medians): ` +
-          `no limits ${list(NO_LIMITS)}; one limited tag ${list(ONE_TAG)} (${share(ONE_TAG)}); 100 limited tags ${list(HUNDRED_TAGS)} (${share(HUNDRED_TAGS)})`,
+          `no limits ${list(NO_LIMITS)}; one limited tag ${list(ONE_TAG)} (${share(ONE_TAG)}); 100 limited tags ${list(HUNDRED_TAGS)} (${share(HUNDRED_TAGS)}); ` +
+          `CPU per request (mutations service and Postgres, medians): no limits ${microseconds(NO_LIMITS).toFixed(0)} µs, ` +
+          `one limited tag ${microseconds(ONE_TAG).toFixed(0)} µs (${extraCpu(ONE_TAG)}), 100 limited tags ${microseconds(HUNDRED_TAGS).toFixed(0)} µs (${extraCpu(HUNDRED_TAGS)})`,
       );
     }
   } finally {
