@@ -156,6 +156,14 @@ describe("task-tag limits: starting task runs", () => {
     expect(await startTask(b)).toMatchObject({ status: "QUEUED", message: expect.stringContaining('tag "s3" (1)') });
   });
 
+  test("a tag listed twice on a task takes one slot of its limit", async () => {
+    const { tenantId, taskRunIds } = await runWithTaggedTasks(2, ["db", "db"]);
+    const [a, b] = taskRunIds as [string, string];
+    await setTaskLimit(tenantId, "db", 1);
+    expect(await startTask(a)).toMatchObject({ status: "SUCCESS" });
+    expect(await startTask(b)).toMatchObject({ status: "QUEUED", message: expect.stringContaining('tag "db" (1)') });
+  });
+
   test("limits are per tenant: another tenant's runs of the tag do not count", async () => {
     const first = await runWithTaggedTasks(1, ["db"]);
     const second = await runWithTaggedTasks(1, ["db"]);

@@ -155,10 +155,10 @@ const versionLockSql = (j: string, kind: "flow" | "task", id: string) => `CASE W
 const asArray = (value: string) => `CASE WHEN jsonb_typeof(${value}) = 'array' THEN ${value} ELSE '[]'::jsonb END`;
 
 /**
- * The `starting` CTE of a state statement, after its `asking` CTE (ord, tenant_id, name: each tag or label of an item
- * asking a run that is not running to start): the item once per limit of those, by an index probe of the limit table
- * per name. `asking` is materialised first so the planner cannot join the other way round (every item with every
- * limit of its tenant, then the names), which grew with the number of limits.
+ * The `starting` CTE of a state statement, after its `asking` CTE (ord, tenant_id, name: each distinct tag or label of
+ * an item asking a run that is not running to start): the item once per limit of those, looked up by tenant and name.
+ * `asking` is materialised first so the planner cannot join the other way round (every item with every limit of its
+ * tenant, then the names), which grew with the number of limits.
  */
 const startingSql = (table: "task_tag_limit" | "flow_concurrency_limit", column: "tag" | "name") => `starting AS (
   SELECT a.ord, l.id AS limit_id FROM asking a JOIN ${table} l ON l.tenant_id = a.tenant_id AND l.${column} = a.name
@@ -237,7 +237,7 @@ checked AS (
 ok AS (SELECT NOT EXISTS (SELECT 1 FROM checked WHERE error IS NOT NULL) AS ok),
 -- a run asking to start holds a slot of each of its labels' limits (docs/concurrency.md)
 asking AS MATERIALIZED (
-  SELECT c.ord, c.tenant_id, label.name
+  SELECT DISTINCT c.ord, c.tenant_id, label.name
   FROM checked c CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("c.run_labels")}) AS label(name)
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($4::text[]))
     AND EXISTS (SELECT 1 FROM flow_concurrency_limit) AND (SELECT ok FROM ok)
@@ -335,7 +335,7 @@ checked AS (
 ),
 -- a run asking to start holds a slot of each of its task's tags' limits (docs/concurrency.md)
 asking AS MATERIALIZED (
-  SELECT c.ord, c.tenant_id, tag.name
+  SELECT DISTINCT c.ord, c.tenant_id, tag.name
   FROM checked c JOIN task t ON t.id = c.run_task_id CROSS JOIN LATERAL jsonb_array_elements_text(${asArray("t.tags")}) AS tag(name)
   WHERE c.error IS NULL AND NOT c.resent AND c.type = 'Running' AND NOT (c.run_state IS NOT NULL AND c.run_state = ANY($2::text[]))
     AND EXISTS (SELECT 1 FROM task_tag_limit)
